@@ -1,0 +1,185 @@
+// The configuration schema (DESIGN §6): snake_case keys, defaults, durations in ms, unknown keys rejected.
+
+import { z } from 'zod';
+import { formatDuration, parseDuration } from './duration.js';
+
+/** A duration written as "500ms", "2s", "1m"; parsed to milliseconds. */
+const duration = (bounds: { min?: number; max?: number } = {}) =>
+  z
+    .string({ error: 'must be a duration such as 500ms, 2s or 1m (a string with a unit)' })
+    .transform((text, ctx) => {
+      const ms = parseDuration(text);
+      if (ms === undefined) {
+        ctx.addIssue({ code: 'custom', message: `"${text}" is not a duration; write it like 500ms, 2s, 1m or 1h` });
+        return z.NEVER;
+      }
+      if (bounds.min !== undefined && ms < bounds.min) {
+        ctx.addIssue({ code: 'custom', message: `must be at least ${formatDuration(bounds.min)} (got ${text})` });
+        return z.NEVER;
+      }
+      if (bounds.max !== undefined && ms > bounds.max) {
+        ctx.addIssue({ code: 'custom', message: `must be at most ${formatDuration(bounds.max)} (got ${text})` });
+        return z.NEVER;
+      }
+      return ms;
+    });
+
+const int = (min: number, max: number) =>
+  z
+    .number({ error: `must be a whole number from ${min} to ${max}` })
+    .int({ error: `must be a whole number from ${min} to ${max}` })
+    .min(min, { error: `must be a whole number from ${min} to ${max}` })
+    .max(max, { error: `must be a whole number from ${min} to ${max}` });
+
+const fraction = z
+  .number({ error: 'must be a number from 0 to 1' })
+  .min(0, { error: 'must be a number from 0 to 1' })
+  .max(1, { error: 'must be a number from 0 to 1' });
+
+const nonEmpty = (what: string) =>
+  z.string({ error: `must be ${what} (a non-empty string)` }).min(1, { error: `must be ${what} (a non-empty string)` });
+
+const url = (what: string) =>
+  z.string({ error: `must be ${what}` }).refine(
+    (text) => {
+      try {
+        const parsed = new URL(text);
+        return parsed.protocol === 'http:' || parsed.protocol === 'https:';
+      } catch {
+        return false;
+      }
+    },
+    { error: (issue) => `"${String(issue.input)}" is not ${what}` },
+  );
+
+const command = z
+  .array(nonEmpty('a command-line argument'), { error: 'must be a command as an array of arguments, e.g. ["nginx", "-s", "reload"]' })
+  .min(1, { error: 'must name at least the program to run' });
+
+export const NodeSchema = z.strictObject({
+  name: nonEmpty('the node name').regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, {
+    error: 'must start with a letter or digit and contain only letters, digits, ".", "_" and "-"',
+  }),
+  address: nonEmpty('the address the load balancer sends traffic to'),
+  port: int(1, 65535).default(443),
+  status_url: url('an http(s) URL for the node status endpoint').optional(),
+});
+
+export const TlsSchema = z.strictObject({
+  ca_file: z.string().nullable().default(null),
+  insecure_skip_verify: z.boolean({ error: 'must be true or false' }).default(false),
+  servername: z.string().nullable().default(null),
+});
+
+export const ProbeSchema = z.strictObject({
+  interval: duration({ min: 50 }).default(1000),
+  timeout: duration({ min: 10 }).default(800),
+  jitter: fraction.default(0.1),
+  rise: int(1, 100).default(2),
+  fall: int(1, 100).default(2),
+  max_age: duration({ min: 100 }).default(5000),
+  concurrency: int(1, 100_000).default(256),
+  body_limit: int(0, 16 * 1024 * 1024).default(64 * 1024),
+  tls: TlsSchema.prefault({}),
+});
+
+export const ManagementSchema = z.strictObject({
+  url: url('the Management Node base URL, such as https://manager.example.com'),
+  username: nonEmpty('the Management Node user name').optional(),
+  password_env: nonEmpty('an environment variable name').optional(),
+  password_file: nonEmpty('a file path').optional(),
+  token_env: nonEmpty('an environment variable name').optional(),
+  token_file: nonEmpty('a file path').optional(),
+  interval: duration({ min: 1000 }).default(15_000),
+  timeout: duration({ min: 100 }).default(5000),
+  page_size: int(1, 1000).default(100),
+  max_pages: int(1, 10_000).default(100),
+  discover: z.boolean({ error: 'must be true or false' }).default(false),
+  node_port: int(1, 65535).default(443),
+  status_url_template: z.string().default('https://{address}/api/client/v2/status'),
+});
+
+export const PolicySchema = z.strictObject({
+  min_weight: int(1, 100).default(1),
+  weight_step: int(1, 100).default(5),
+  degraded_load: int(0, 100).default(90),
+  guard_down_fraction: fraction.default(0.5),
+  guard_min_nodes: int(1, 100_000).default(3),
+  weight_smoothing: duration().default(30_000),
+  maintenance_spacing: duration().default(120_000),
+  min_ready_capacity: fraction.default(0.5),
+});
+
+export const HaproxySchema = z.strictObject({
+  agent: z
+    .strictObject({
+      listen: z.string().default('127.0.0.1:5555'),
+      max_connections: int(1, 1_000_000).default(4096),
+      idle_timeout: duration({ min: 10 }).default(5000),
+    })
+    .nullable()
+    .prefault({}),
+  runtime_api: z
+    .array(
+      z.strictObject({
+        socket: nonEmpty('a stats socket: a unix socket path or host:port'),
+        backend: nonEmpty('the HAProxy backend name'),
+        resync_interval: duration({ min: 1000 }).default(30_000),
+        timeout: duration({ min: 10 }).default(2000),
+      }),
+    )
+    .default([]),
+});
+
+export const HttpSchema = z.strictObject({
+  listen: z.string().default('127.0.0.1:9555'),
+  admin_token_env: nonEmpty('an environment variable name').optional(),
+  admin_token_file: nonEmpty('a file path').optional(),
+  body_limit: int(1, 16 * 1024 * 1024).default(64 * 1024),
+});
+
+export const EnvoySchema = z.strictObject({
+  cluster_name: nonEmpty('the Envoy cluster name').default('pexip'),
+});
+
+export const NginxUpstreamSchema = z.strictObject({
+  name: nonEmpty('the upstream name').regex(/^[A-Za-z0-9_-]+$/, { error: 'must contain only letters, digits, "_" and "-"' }),
+  file: nonEmpty('the path of the include file to write'),
+  test_command: command.default(['nginx', '-t']),
+  reload_command: command.default(['nginx', '-s', 'reload']),
+  settle: duration().default(2000),
+  min_reload_interval: duration().default(5000),
+  command_timeout: duration({ min: 100 }).default(30_000),
+});
+
+export const StateSchema = z.strictObject({
+  file: z.string().nullable().default(null),
+});
+
+export const LogSchema = z.strictObject({
+  level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], {
+    error: 'must be one of trace, debug, info, warn, error, fatal, silent',
+  }).default('info'),
+});
+
+export const ConfigSchema = z.strictObject({
+  nodes: z.array(NodeSchema, { error: 'must be a list of nodes' }).default([]),
+  probe: ProbeSchema.prefault({}),
+  management: ManagementSchema.nullable().default(null),
+  policy: PolicySchema.prefault({}),
+  haproxy: HaproxySchema.prefault({}),
+  http: HttpSchema.prefault({}),
+  envoy: EnvoySchema.prefault({}),
+  nginx: z.strictObject({ upstreams: z.array(NginxUpstreamSchema).default([]) }).prefault({}),
+  state: StateSchema.prefault({}),
+  log: LogSchema.prefault({}),
+});
+
+/** The validated configuration: snake_case keys as written, durations in milliseconds. */
+export type Config = z.output<typeof ConfigSchema>;
+export type NodeConfig = z.output<typeof NodeSchema>;
+export type ProbeConfig = z.output<typeof ProbeSchema>;
+export type TlsConfig = z.output<typeof TlsSchema>;
+export type ManagementConfig = z.output<typeof ManagementSchema>;
+export type PolicyConfig = z.output<typeof PolicySchema>;
+export type NginxUpstreamConfig = z.output<typeof NginxUpstreamSchema>;

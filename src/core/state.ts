@@ -1,0 +1,374 @@
+// The state core: per-node observations in, one versioned snapshot of verdicts out (DESIGN §2).
+
+import { applyProbe, deriveVerdict, initialTracker } from './verdict.js';
+import { Snapshot, type GuardStatus, type NodeVerdict, type SnapshotSource } from './snapshot.js';
+import { silentLogger, type Logger } from './logger.js';
+import type {
+  HealthTracker,
+  ManagementObservation,
+  NodeSpec,
+  NodeState,
+  Override,
+  ProbeObservation,
+  VerdictCore,
+} from './verdict.js';
+
+export type StatePolicy = {
+  min_weight: number;
+  weight_step: number;
+  degraded_load: number;
+  guard_down_fraction: number;
+  guard_min_nodes: number;
+};
+
+export type StateCoreOptions = {
+  nodes: readonly NodeSpec[];
+  rise: number;
+  fall: number;
+  maxAgeMs: number;
+  policy: StatePolicy;
+  clock?: () => number;
+  logger?: Logger;
+  /** How often staleness and override expiry are re-checked (default 250 ms). */
+  tickMs?: number;
+  /** Optional load smoothing hook: returns the load to weight by (see management). */
+  weightLoad?: (name: string, management: ManagementObservation | null, now: number) => number | null;
+};
+
+export type Transition = { name: string; from: NodeState; to: NodeState; reason: string; at: number };
+
+type NodeRecord = {
+  spec: NodeSpec;
+  tracker: HealthTracker;
+  management: ManagementObservation | null;
+  candidate: VerdictCore | null;
+  verdict: NodeVerdict;
+  drainedSince: number | null;
+};
+
+/**
+ * Holds every node's observations and publishes verdict snapshots.
+ *
+ * @example
+ * const core = new StateCore({ nodes, rise: 2, fall: 2, maxAgeMs: 5000, policy });
+ * core.recordProbe('px01', observation);
+ * core.flush();
+ * core.snapshot().get('px01')?.state;
+ */
+export class StateCore implements SnapshotSource {
+  private readonly records = new Map<string, NodeRecord>();
+  private readonly overrides = new Map<string, Override>();
+  private readonly listeners = new Set<(snapshot: Snapshot) => void>();
+  private readonly transitionListeners = new Set<(transition: Transition) => void>();
+  private readonly dirty = new Set<string>();
+  private readonly clock: () => number;
+  private readonly logger: Logger;
+  private options: StateCoreOptions;
+  private current: Snapshot;
+  private index = new Map<string, number>();
+  private version = 0;
+  private guard: GuardStatus = { active: false, downCount: 0, total: 0, since: null };
+  private flushScheduled: NodeJS.Immediate | null = null;
+  private ticker: NodeJS.Timeout | null = null;
+  private closed = false;
+
+  constructor(options: StateCoreOptions) {
+    this.options = options;
+    this.clock = options.clock ?? Date.now;
+    this.logger = options.logger ?? silentLogger;
+    this.current = new Snapshot(0, this.clock(), [], this.index, this.guard);
+    this.setInventory(options.nodes);
+  }
+
+  snapshot(): Snapshot {
+    return this.current;
+  }
+
+  onChange(listener: (snapshot: Snapshot) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Called for every state change of a node (after the snapshot that carries it is published). */
+  onTransition(listener: (transition: Transition) => void): () => void {
+    this.transitionListeners.add(listener);
+    return () => this.transitionListeners.delete(listener);
+  }
+
+  /** Starts the staleness/expiry ticker. */
+  start(): void {
+    if (this.ticker || this.closed) return;
+    this.ticker = setInterval(() => this.tick(), this.options.tickMs ?? 250);
+    this.ticker.unref();
+  }
+
+  /** Applies new rules (config reload) without losing observations. */
+  updateRules(rules: Pick<StateCoreOptions, 'rise' | 'fall' | 'maxAgeMs' | 'policy'>): void {
+    this.options = { ...this.options, ...rules };
+    this.markAll();
+    this.scheduleFlush();
+  }
+
+  /** Replaces the inventory: new names are added, missing ones removed, the rest keep their verdicts. */
+  setInventory(specs: readonly NodeSpec[]): void {
+    const now = this.clock();
+    const wanted = new Map(specs.map((spec) => [spec.name, spec]));
+    for (const name of this.records.keys()) {
+      if (!wanted.has(name)) {
+        this.records.delete(name);
+        this.logger.info({ node: name }, 'node removed from inventory');
+      }
+    }
+    for (const spec of specs) {
+      const existing = this.records.get(spec.name);
+      if (existing) {
+        existing.spec = spec;
+      } else {
+        this.records.set(spec.name, {
+          spec,
+          tracker: initialTracker(),
+          management: null,
+          candidate: null,
+          drainedSince: null,
+          verdict: this.blankVerdict(spec, now),
+        });
+        if (this.version > 0) this.logger.info({ node: spec.name, address: spec.address }, 'node added to inventory');
+      }
+    }
+    this.index = new Map(specs.map((spec, position) => [spec.name, position]));
+    this.markAll();
+    this.flush(true);
+  }
+
+  inventory(): NodeSpec[] {
+    return [...this.records.values()].map((record) => record.spec);
+  }
+
+  recordProbe(name: string, probe: ProbeObservation): void {
+    const record = this.records.get(name);
+    if (!record) return; // removed while the probe was in flight
+    record.tracker = applyProbe(record.tracker, probe, this.options);
+    this.markDirty(name);
+  }
+
+  /** Records the Management Node's view of one node (null: no longer listed). */
+  recordManagement(name: string, observation: ManagementObservation | null): void {
+    const record = this.records.get(name);
+    if (!record) return;
+    record.management = observation;
+    this.markDirty(name);
+  }
+
+  setOverride(name: string, override: Override): void {
+    this.overrides.set(name, override);
+    this.logger.info(
+      { node: name, override: override.state, reason: override.reason, by: override.by, expires_at: override.expiresAt && new Date(override.expiresAt).toISOString() },
+      'override set',
+    );
+    this.markDirty(name);
+    this.flush();
+  }
+
+  /** Clears an override; returns false when there was none. */
+  clearOverride(name: string, by = 'unknown'): boolean {
+    const existed = this.overrides.delete(name);
+    if (existed) {
+      this.logger.info({ node: name, by }, 'override cleared');
+      this.markDirty(name);
+      this.flush();
+    }
+    return existed;
+  }
+
+  /** Every override in force (including ones for names not in the inventory yet). */
+  listOverrides(): Map<string, Override> {
+    return new Map(this.overrides);
+  }
+
+  /** Re-checks staleness and expiry for every node (called by the ticker). */
+  tick(): void {
+    const now = this.clock();
+    for (const [name, override] of this.overrides) {
+      if (override.expiresAt !== null && override.expiresAt <= now) {
+        this.overrides.delete(name);
+        this.logger.info({ node: name, override: override.state, reason: override.reason }, 'override expired');
+      }
+    }
+    this.markAll();
+    this.flush();
+  }
+
+  /** Derives dirty nodes and publishes a new snapshot if anything visible changed. */
+  flush(forcePublish = false): void {
+    if (this.flushScheduled) {
+      clearImmediate(this.flushScheduled);
+      this.flushScheduled = null;
+    }
+    if (this.dirty.size === 0 && !forcePublish) return;
+    const now = this.clock();
+    for (const name of this.dirty) {
+      const record = this.records.get(name);
+      if (record) record.candidate = this.derive(record, now);
+    }
+    const guardWasActive = this.guard.active;
+    this.updateGuard(now);
+    if (guardWasActive && !this.guard.active) {
+      for (const [name, record] of this.records) if (record.verdict.heldByGuard) this.dirty.add(name);
+    }
+
+    const nextVersion = this.version + 1;
+    const transitions: Transition[] = [];
+    let changed = forcePublish;
+    for (const name of this.dirty) {
+      const record = this.records.get(name);
+      if (!record || !record.candidate) continue;
+      const next = this.publishable(record, now, nextVersion);
+      if (next === record.verdict) continue;
+      if (next.state !== record.verdict.state) {
+        transitions.push({ name, from: record.verdict.state, to: next.state, reason: next.reason, at: now });
+      }
+      record.verdict = next;
+      changed = true;
+    }
+    this.dirty.clear();
+    if (!changed) return;
+
+    this.version = nextVersion;
+    const nodes: NodeVerdict[] = new Array(this.index.size);
+    for (const [name, position] of this.index) nodes[position] = (this.records.get(name) as NodeRecord).verdict;
+    this.current = new Snapshot(this.version, now, nodes, this.index, { ...this.guard });
+    for (const transition of transitions) {
+      this.logger.info({ node: transition.name, from: transition.from, to: transition.to, reason: transition.reason }, 'verdict changed');
+    }
+    for (const listener of this.listeners) this.safely(() => listener(this.current));
+    for (const transition of transitions) for (const listener of this.transitionListeners) this.safely(() => listener(transition));
+  }
+
+  /** Stops the ticker; idempotent. */
+  close(): void {
+    this.closed = true;
+    if (this.ticker) clearInterval(this.ticker);
+    this.ticker = null;
+    if (this.flushScheduled) clearImmediate(this.flushScheduled);
+    this.flushScheduled = null;
+  }
+
+  private derive(record: NodeRecord, now: number): VerdictCore {
+    const { rise, fall, maxAgeMs, policy, weightLoad } = this.options;
+    return deriveVerdict({
+      tracker: record.tracker,
+      management: record.management,
+      override: this.overrides.get(record.spec.name) ?? null,
+      now,
+      maxAgeMs,
+      rules: { rise, fall },
+      policy,
+      ...(weightLoad ? { weightLoad: weightLoad(record.spec.name, record.management, now) } : {}),
+    });
+  }
+
+  private updateGuard(now: number): void {
+    const { guard_down_fraction: fraction, guard_min_nodes: minNodes } = this.options.policy;
+    let downCount = 0;
+    for (const record of this.records.values()) if (record.candidate?.state === 'down') downCount += 1;
+    const total = this.records.size;
+    const active = total >= minNodes && downCount / total > fraction;
+    if (active !== this.guard.active) {
+      const fields = { down: downCount, total, fraction };
+      if (active) this.logger.warn(fields, 'blast-radius guard active: too many nodes failing at once, holding last verdicts (is the prober\'s own network at fault?)');
+      else this.logger.info(fields, 'blast-radius guard released');
+    }
+    this.guard = { active, downCount, total, since: active ? this.guard.since ?? now : null };
+  }
+
+  /** The verdict to publish for a record: the previous object when nothing visible changed. */
+  private publishable(record: NodeRecord, now: number, version: number): NodeVerdict {
+    const previous = record.verdict;
+    let core = record.candidate as VerdictCore;
+    let held = false;
+    if (this.guard.active && core.state === 'down' && previous.state !== 'down') {
+      core = { ...previous, reason: previous.reason.replace(/ \[held by guard\]$/, '') + ' [held by guard]' };
+      held = true;
+    }
+    const calls = record.management?.calls ?? null;
+    if (core.state === 'draining' && calls === 0) record.drainedSince ??= record.management?.at ?? now;
+    else record.drainedSince = null;
+    const override = this.overrides.get(record.spec.name) ?? null;
+    const last = record.tracker.last;
+    const observedAt = Math.max(last?.at ?? 0, record.management?.at ?? 0) || null;
+    const { spec } = record;
+    const same =
+      previous.state === core.state &&
+      previous.weight === core.weight &&
+      previous.load === core.load &&
+      previous.maintenance === core.maintenance &&
+      previous.degraded === core.degraded &&
+      previous.reason === core.reason &&
+      previous.override === override &&
+      previous.calls === calls &&
+      previous.drainedSince === record.drainedSince &&
+      previous.heldByGuard === held &&
+      previous.address === spec.address &&
+      previous.port === spec.port &&
+      previous.statusUrl === spec.statusUrl &&
+      previous.version !== 0;
+    if (same) {
+      previous.observedAt = observedAt;
+      return previous;
+    }
+    return {
+      name: spec.name,
+      address: spec.address,
+      port: spec.port,
+      statusUrl: spec.statusUrl,
+      source: spec.source,
+      state: core.state,
+      weight: core.weight,
+      load: core.load,
+      maintenance: core.maintenance,
+      degraded: core.degraded,
+      reason: core.reason,
+      override,
+      calls,
+      drainedSince: record.drainedSince,
+      heldByGuard: held,
+      probe: last && { reason: last.reason, status: last.status, latencyMs: last.latencyMs, at: last.at },
+      since: previous.state === core.state && previous.version !== 0 ? previous.since : now,
+      observedAt,
+      version,
+    };
+  }
+
+  private blankVerdict(spec: NodeSpec, now: number): NodeVerdict {
+    return {
+      name: spec.name, address: spec.address, port: spec.port, statusUrl: spec.statusUrl, source: spec.source,
+      state: 'unknown', weight: 100, load: null, maintenance: false, degraded: false, reason: 'no probe result yet',
+      override: null, calls: null, drainedSince: null, heldByGuard: false, probe: null, since: now, observedAt: null, version: 0,
+    };
+  }
+
+  private markDirty(name: string): void {
+    this.dirty.add(name);
+    this.scheduleFlush();
+  }
+
+  private markAll(): void {
+    for (const name of this.records.keys()) this.dirty.add(name);
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled || this.closed) return;
+    this.flushScheduled = setImmediate(() => {
+      this.flushScheduled = null;
+      this.flush();
+    });
+  }
+
+  private safely(run: () => void): void {
+    try {
+      run();
+    } catch (error) {
+      this.logger.error({ err: error }, 'snapshot listener failed');
+    }
+  }
+}

@@ -1,0 +1,244 @@
+// Wires a validated config into a running service: core + prober + front-ends, with reload and graceful close.
+
+import { readFileSync } from 'node:fs';
+import { Prober } from './core/probe.js';
+import { ProbeScheduler } from './core/scheduler.js';
+import { StateCore } from './core/state.js';
+import { silentLogger } from './core/logger.js';
+import { loadConfigFile } from './config/load.js';
+import { parseListenAddress } from './config/listen-address.js';
+import { createHttpApp, HttpServer } from './frontends/http-server.js';
+import { Metrics } from './frontends/metrics.js';
+import { createAdminApi } from './frontends/admin-api.js';
+import type { Hono } from 'hono';
+import type { Config } from './config/schema.js';
+import type { LoadedConfig, Secrets } from './config/load.js';
+import type { Logger } from './core/logger.js';
+import type { NodeSpec } from './core/verdict.js';
+import type { ListenAddress } from './config/listen-address.js';
+import type { Frontend, FrontendContext } from './frontends/frontend.js';
+
+/** Builds one front-end; the list below is the only place front-ends are wired. */
+export type FrontendFactory = (context: FrontendContext) => Frontend;
+
+export const DEFAULT_FRONTENDS: readonly FrontendFactory[] = [createAdminApi];
+
+export type ServiceOptions = {
+  logger?: Logger;
+  clock?: () => number;
+  frontends?: readonly FrontendFactory[];
+  /** Metrics registry to use (tests pass a fresh one; default: new). */
+  metrics?: Metrics;
+};
+
+/** The static inventory of a config as node specs. */
+export function staticNodes(config: Config): NodeSpec[] {
+  return config.nodes.map((node) => ({
+    name: node.name,
+    address: node.address,
+    port: node.port,
+    statusUrl: node.status_url as string,
+    source: 'static' as const,
+  }));
+}
+
+function listenOf(text: string): ListenAddress {
+  const parsed = parseListenAddress(text);
+  if (typeof parsed === 'string') throw new Error(parsed); // validated at load; unreachable
+  return parsed;
+}
+
+function proberFor(config: Config, clock: () => number): Prober {
+  const tls = config.probe.tls;
+  return new Prober({
+    timeoutMs: config.probe.timeout,
+    bodyLimit: config.probe.body_limit,
+    clock,
+    tls: {
+      ca: tls.ca_file ? readFileSync(tls.ca_file) : undefined,
+      insecureSkipVerify: tls.insecure_skip_verify,
+      servername: tls.servername,
+    },
+  });
+}
+
+/**
+ * A running drainwatch.
+ *
+ * @example
+ * const service = await Service.start(loadedConfig, { logger });
+ * // ... later
+ * await service.close();
+ */
+export class Service {
+  readonly core: StateCore;
+  readonly metrics: Metrics;
+  readonly app: Hono;
+  readonly logger: Logger;
+  private loaded: LoadedConfig;
+  private prober: Prober;
+  private readonly scheduler: ProbeScheduler;
+  private readonly http: HttpServer;
+  private readonly frontends: Frontend[];
+  private discovered: NodeSpec[] = [];
+  private closing: Promise<void> | null = null;
+
+  private constructor(loaded: LoadedConfig, options: ServiceOptions) {
+    const clock = options.clock ?? Date.now;
+    const { config } = loaded;
+    this.loaded = loaded;
+    this.logger = options.logger ?? silentLogger;
+    this.metrics = options.metrics ?? new Metrics({ clock });
+    this.core = new StateCore({
+      nodes: staticNodes(config),
+      rise: config.probe.rise,
+      fall: config.probe.fall,
+      maxAgeMs: config.probe.max_age,
+      policy: config.policy,
+      clock,
+      logger: this.logger,
+    });
+    this.metrics.bind(this.core);
+    this.metrics.configReloadTime.set(clock() / 1000);
+    this.core.onTransition((transition) => this.metrics.transitions.inc({ from: transition.from, to: transition.to }));
+    this.prober = proberFor(config, clock);
+    this.scheduler = new ProbeScheduler({
+      intervalMs: config.probe.interval,
+      jitter: config.probe.jitter,
+      concurrency: config.probe.concurrency,
+      clock,
+      probe: (node, signal) => this.prober.probe(node, signal),
+      onResult: (node, observation) => {
+        this.metrics.observeProbe(observation);
+        this.core.recordProbe(node.name, observation);
+      },
+      onStart: (_node, latenessMs) => this.metrics.probeLateness.observe(latenessMs / 1000),
+    });
+    this.app = createHttpApp(this.logger);
+    const context: FrontendContext = {
+      source: this.core,
+      core: this.core,
+      config: () => this.loaded.config,
+      secrets: () => this.loaded.secrets,
+      logger: this.logger,
+      metrics: this.metrics,
+      app: this.app,
+    };
+    this.frontends = (options.frontends ?? DEFAULT_FRONTENDS).map((factory) => factory(context));
+    this.http = new HttpServer(this.app, { listen: listenOf(config.http.listen), logger: this.logger });
+  }
+
+  /** Starts probing and every front-end; rejects (after cleaning up) if a listener cannot bind. */
+  static async start(loaded: LoadedConfig, options: ServiceOptions = {}): Promise<Service> {
+    const service = new Service(loaded, options);
+    try {
+      await service.http.start();
+      for (const frontend of service.frontends) await frontend.start?.();
+    } catch (error) {
+      await service.destroy();
+      throw error;
+    }
+    service.core.start();
+    service.scheduler.setNodes(service.core.inventory());
+    service.scheduler.start();
+    service.logger.info(
+      { nodes: service.core.inventory().length, http: loaded.config.http.listen, source: loaded.source },
+      'drainwatch started',
+    );
+    return service;
+  }
+
+  get config(): Config {
+    return this.loaded.config;
+  }
+
+  get secrets(): Secrets {
+    return this.loaded.secrets;
+  }
+
+  /** The bound HTTP address (port 0 in tests becomes a real port). */
+  httpAddress(): { host: string; port: number } {
+    const address = this.http.address();
+    return { host: address.address, port: address.port };
+  }
+
+  /** Replaces the nodes found by discovery; static entries with the same name win. */
+  setDiscoveredNodes(nodes: readonly NodeSpec[]): void {
+    this.discovered = [...nodes];
+    this.applyInventory();
+  }
+
+  /** Re-reads the config file; a broken one is rejected and logged, the running config stays. */
+  reloadFromFile(path: string): { ok: boolean; errors: string[] } {
+    const result = loadConfigFile(path);
+    if (!result.ok) {
+      this.metrics.configReloads.inc({ result: 'failed' });
+      this.logger.error({ source: path, errors: result.errors }, 'config reload rejected; keeping the running config');
+      return { ok: false, errors: result.errors };
+    }
+    void this.reload(result);
+    return { ok: true, errors: [] };
+  }
+
+  /** Applies a validated config: rules, timing, TLS, inventory, then each front-end. */
+  async reload(loaded: LoadedConfig): Promise<void> {
+    const previous = this.loaded.config;
+    const { config } = loaded;
+    this.loaded = loaded;
+    if (config.http.listen !== previous.http.listen) {
+      this.logger.warn({ from: previous.http.listen, to: config.http.listen }, 'http.listen changed: restart drainwatch to move the listener');
+    }
+    if (JSON.stringify(config.probe) !== JSON.stringify(previous.probe)) {
+      const old = this.prober;
+      this.prober = proberFor(config, Date.now);
+      void old.close().catch(() => undefined);
+    }
+    this.core.updateRules({ rise: config.probe.rise, fall: config.probe.fall, maxAgeMs: config.probe.max_age, policy: config.policy });
+    this.scheduler.updateTiming({ intervalMs: config.probe.interval, jitter: config.probe.jitter, concurrency: config.probe.concurrency });
+    this.applyInventory();
+    for (const frontend of this.frontends) await frontend.reload?.();
+    this.metrics.configReloads.inc({ result: 'ok' });
+    this.metrics.configReloadTime.set(Date.now() / 1000);
+    this.logger.info({ source: loaded.source, nodes: this.core.inventory().length }, 'config reloaded');
+  }
+
+  /** Graceful stop: stop probing (finishing in-flight probes), close front-ends, then the HTTP server. */
+  close(graceMs = 5000): Promise<void> {
+    this.closing ??= this.shutdown(graceMs);
+    return this.closing;
+  }
+
+  /** Immediate stop: abort probes and drop connections. */
+  async destroy(): Promise<void> {
+    this.scheduler.destroy();
+    this.core.close();
+    await Promise.allSettled(this.frontends.map((frontend) => frontend.close()));
+    await this.http.close(0);
+    await this.prober.destroy().catch(() => undefined);
+  }
+
+  private async shutdown(graceMs: number): Promise<void> {
+    this.logger.info({}, 'drainwatch stopping');
+    const grace = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), graceMs).unref());
+    const graceful = (async () => {
+      await this.scheduler.close();
+      this.core.close();
+      await Promise.allSettled(this.frontends.map((frontend) => frontend.close()));
+      await this.http.close(graceMs);
+      await this.prober.close();
+    })();
+    if ((await Promise.race([graceful, grace])) === 'timeout') {
+      this.logger.warn({ grace_ms: graceMs }, 'grace period over; aborting what is left');
+      await this.destroy();
+    }
+    this.logger.info({}, 'drainwatch stopped');
+  }
+
+  private applyInventory(): void {
+    const statics = staticNodes(this.loaded.config);
+    const names = new Set(statics.map((node) => node.name));
+    const merged = [...statics, ...this.discovered.filter((node) => !names.has(node.name))];
+    this.core.setInventory(merged);
+    this.scheduler.setNodes(merged);
+  }
+}
