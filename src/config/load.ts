@@ -55,7 +55,7 @@ export function loadConfigText(text: string, options: LoadOptions = {}, source =
   const raw: unknown = document.toJS() ?? {};
   const parsed = ConfigSchema.safeParse(raw);
   if (!parsed.success) {
-    return { ok: false, source, errors: parsed.error.issues.map(describeIssue) };
+    return { ok: false, source, errors: parsed.error.issues.map((issue) => describeIssue(issue, raw)) };
   }
   const config = resolvePaths(parsed.data, baseDir);
   const errors: string[] = [];
@@ -79,14 +79,23 @@ function formatPath(path: readonly PropertyKey[]): string {
   return out === '' ? '(top level)' : out;
 }
 
-function describeIssue(issue: z.core.$ZodIssue): string {
+function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
+  let value = raw;
+  for (const key of path) {
+    if (typeof value !== 'object' || value === null) return undefined;
+    value = (value as Record<PropertyKey, unknown>)[key];
+  }
+  return value;
+}
+
+function describeIssue(issue: z.core.$ZodIssue, raw: unknown): string {
   const where = formatPath(issue.path);
   if (issue.code === 'unrecognized_keys') {
     return issue.keys
       .map((key) => `${formatPath([...issue.path, key])}: unknown key "${key}" (check its spelling and place against the configuration reference)`)
       .join('\n');
   }
-  if (issue.code === 'invalid_type' && issue.input === undefined) return `${where}: is required`;
+  if (issue.code === 'invalid_type' && valueAt(raw, issue.path) === undefined) return `${where}: is required`;
   if (issue.code === 'invalid_type' && issue.message.startsWith('Invalid input')) {
     return `${where}: must be ${issue.expected === 'object' ? 'a mapping of keys' : `a ${issue.expected}`}`;
   }
