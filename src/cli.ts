@@ -6,6 +6,7 @@ import { loadConfigFile } from './config/load.js';
 import { createLogger } from './log.js';
 import { Service } from './main.js';
 import { SUBCOMMANDS } from './commands.js';
+import { installSignals } from './signals.js';
 
 const USAGE = `Usage:
   drainwatch --config FILE            run the service
@@ -31,22 +32,6 @@ async function runService(configPath: string): Promise<number> {
   }
   installSignals(service, () => service.reloadFromFile(configPath));
   return new Promise<number>(() => undefined); // runs until a signal ends the process
-}
-
-/** SIGTERM/SIGINT: graceful close (a second signal forces exit); SIGHUP: reload. */
-export function installSignals(service: { close(graceMs?: number): Promise<void> }, reload?: () => void): void {
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) {
-      process.stderr.write(`drainwatch: ${signal} again, exiting now\n`);
-      process.exit(130);
-    }
-    stopping = true;
-    void service.close(10_000).then(() => process.exit(0));
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
-  if (reload) process.on('SIGHUP', () => reload());
 }
 
 export async function main(argv: string[]): Promise<number> {
