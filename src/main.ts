@@ -10,6 +10,9 @@ import { parseListenAddress } from './config/listen-address.js';
 import { createHttpApp, HttpServer } from './frontends/http-server.js';
 import { Metrics } from './frontends/metrics.js';
 import { createAdminApi } from './frontends/admin-api.js';
+import { createMetricsEndpoint } from './frontends/metrics-endpoint.js';
+import { createOverrideApi } from './frontends/override-api.js';
+import { createDashboard } from './frontends/dashboard.js';
 import type { Hono } from 'hono';
 import type { Config } from './config/schema.js';
 import type { LoadedConfig, Secrets } from './config/load.js';
@@ -21,7 +24,7 @@ import type { Frontend, FrontendContext } from './frontends/frontend.js';
 /** Builds one front-end; the list below is the only place front-ends are wired. */
 export type FrontendFactory = (context: FrontendContext) => Frontend;
 
-export const DEFAULT_FRONTENDS: readonly FrontendFactory[] = [createAdminApi];
+export const DEFAULT_FRONTENDS: readonly FrontendFactory[] = [createAdminApi, createOverrideApi, createMetricsEndpoint, createDashboard];
 
 export type ServiceOptions = {
   logger?: Logger;

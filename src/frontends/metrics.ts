@@ -114,6 +114,18 @@ export class Metrics {
     labelNames: ['result'] as const,
     registers: [this.registry],
   });
+  readonly overrideRequests = new Counter({
+    name: 'drainwatch_override_requests_total',
+    help: 'Override API requests (PUT/DELETE /api/v1/nodes/{name}/override), by method and result (ok, unauthorized, forbidden, bad_request, too_large, not_found).',
+    labelNames: ['method', 'result'] as const,
+    registers: [this.registry],
+  });
+  readonly stateFileWrites = new Counter({
+    name: 'drainwatch_state_file_writes_total',
+    help: 'Writes of the override state file (state.file), by result (ok, failed).',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
   readonly configReloadTime = new Gauge({
     name: 'drainwatch_config_last_reload_success_timestamp_seconds',
     help: 'Unix time of the last successful configuration load.',
@@ -182,6 +194,17 @@ export class Metrics {
       registers: [this.registry],
       collect() {
         this.set(metrics.source?.snapshot().guard.active ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'drainwatch_overrides_active',
+      help: 'Operator overrides in force on nodes of the inventory, by override state (drain, maint, ready).',
+      labelNames: ['state'] as const,
+      registers: [this.registry],
+      collect() {
+        const counts = { drain: 0, maint: 0, ready: 0 };
+        for (const node of metrics.source?.snapshot().nodes ?? []) if (node.override) counts[node.override.state] += 1;
+        for (const [state, count] of Object.entries(counts)) this.set({ state }, count);
       },
     });
     new Gauge({

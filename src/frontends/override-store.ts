@@ -1,0 +1,233 @@
+// Persists operator overrides in `state.file` (atomic write: temp file, fsync, rename) so they survive restarts.
+
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync, unlinkSync } from 'node:fs';
+import { dirname, basename, join } from 'node:path';
+import type { Logger } from '../core/logger.js';
+import type { Override } from '../core/verdict.js';
+
+/*
+ * File format (JSON, written whole every time):
+ *
+ *   {
+ *     "format": "drainwatch-overrides",
+ *     "version": 1,
+ *     "saved_at": "2024-05-01T10:00:00.000Z",
+ *     "overrides": {
+ *       "<node name>": { "state": "drain"|"maint"|"ready", "reason": "...", "by": "...",
+ *                        "set_at": "<ISO-8601>", "expires_at": "<ISO-8601>" | null }
+ *     }
+ *   }
+ */
+export const STATE_FILE_FORMAT = 'drainwatch-overrides';
+export const STATE_FILE_VERSION = 1;
+
+export type LoadedOverrides = {
+  overrides: Map<string, Override>;
+  /** Entries dropped because they had expired while drainwatch was not running. */
+  expired: string[];
+  /** Set when the file existed but could not be used; it was moved to `corruptPath`. */
+  error?: string;
+  corruptPath?: string;
+};
+
+export type OverrideStoreOptions = {
+  /** The state file, or null to keep overrides in memory only. */
+  file: string | null;
+  logger: Logger;
+  clock?: () => number;
+  /** Called after each write attempt (metrics). */
+  onWrite?: (result: 'ok' | 'failed') => void;
+};
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** Serialises overrides to the state file text (pure). */
+export function formatOverrides(overrides: ReadonlyMap<string, Override>, now: number): string {
+  const entries: Record<string, unknown> = {};
+  for (const [name, override] of [...overrides].sort(([a], [b]) => a.localeCompare(b))) {
+    entries[name] = {
+      state: override.state,
+      reason: override.reason,
+      by: override.by,
+      set_at: iso(override.setAt),
+      expires_at: override.expiresAt === null ? null : iso(override.expiresAt),
+    };
+  }
+  return `${JSON.stringify({ format: STATE_FILE_FORMAT, version: STATE_FILE_VERSION, saved_at: iso(now), overrides: entries }, null, 2)}\n`;
+}
+
+/**
+ * Parses state file text (pure). Throws an Error with a plain sentence when the
+ * text is not a valid state file; drops (and lists) entries that have expired.
+ */
+export function parseOverrides(text: string, now: number): { overrides: Map<string, Override>; expired: string[] } {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new Error(`not valid JSON (${(error as Error).message})`);
+  }
+  if (!isObject(raw) || raw.format !== STATE_FILE_FORMAT) throw new Error(`not a drainwatch override file (expected "format": "${STATE_FILE_FORMAT}")`);
+  if (raw.version !== STATE_FILE_VERSION) throw new Error(`unsupported version ${JSON.stringify(raw.version)} (this drainwatch reads version ${STATE_FILE_VERSION})`);
+  if (!isObject(raw.overrides)) throw new Error('"overrides" must be an object of node name → override');
+  const overrides = new Map<string, Override>();
+  const expired: string[] = [];
+  for (const [name, entry] of Object.entries(raw.overrides)) {
+    const where = `overrides.${name}`;
+    if (!isObject(entry)) throw new Error(`${where} must be an object`);
+    const { state, reason, by } = entry;
+    if (state !== 'drain' && state !== 'maint' && state !== 'ready') throw new Error(`${where}.state must be drain, maint or ready`);
+    if (typeof reason !== 'string') throw new Error(`${where}.reason must be a string`);
+    if (typeof by !== 'string') throw new Error(`${where}.by must be a string`);
+    const setAt = parseTime(entry.set_at, `${where}.set_at`, false);
+    const expiresAt = parseTime(entry.expires_at, `${where}.expires_at`, true);
+    if (expiresAt !== null && expiresAt <= now) {
+      expired.push(name);
+      continue;
+    }
+    overrides.set(name, { state, reason, by, setAt: setAt as number, expiresAt });
+  }
+  return { overrides, expired };
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function parseTime(value: unknown, where: string, nullable: boolean): number | null {
+  if (value === null && nullable) return null;
+  const ms = typeof value === 'string' ? Date.parse(value) : NaN;
+  if (Number.isNaN(ms)) throw new Error(`${where} must be an ISO-8601 time${nullable ? ' or null' : ''}`);
+  return ms;
+}
+
+/**
+ * Reads and writes the override state file. Loading never throws: a missing
+ * file means no overrides; an unusable one is moved aside to `<file>.corrupt`
+ * (nothing is lost) and the service starts without overrides.
+ *
+ * @example
+ * const store = new OverrideStore({ file: '/var/lib/drainwatch/overrides.json', logger });
+ * for (const [name, o] of store.load().overrides) core.setOverride(name, o);
+ * await store.save(core.listOverrides());
+ */
+export class OverrideStore {
+  private file: string | null;
+  private readonly logger: Logger;
+  private readonly clock: () => number;
+  private readonly onWrite: ((result: 'ok' | 'failed') => void) | undefined;
+  private lastWritten: string | null = null;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(options: OverrideStoreOptions) {
+    this.file = options.file;
+    this.logger = options.logger;
+    this.clock = options.clock ?? Date.now;
+    this.onWrite = options.onWrite;
+  }
+
+  get path(): string | null {
+    return this.file;
+  }
+
+  /** Points the store at another file (config reload); the next save writes there. */
+  setFile(file: string | null): void {
+    if (file === this.file) return;
+    this.file = file;
+    this.lastWritten = null;
+  }
+
+  /** Reads the state file (synchronously: it runs once, before the first verdict). */
+  load(): LoadedOverrides {
+    const file = this.file;
+    if (!file) return { overrides: new Map(), expired: [] };
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return { overrides: new Map(), expired: [] };
+      const message = `cannot read state file ${file}: ${code ?? (error as Error).message}`;
+      this.logger.error({ file }, `${message}; starting without saved overrides`);
+      return { overrides: new Map(), expired: [], error: message };
+    }
+    try {
+      const parsed = parseOverrides(text, this.clock());
+      // The file on disk still holds the expired ones; the first save rewrites it.
+      this.lastWritten = parsed.expired.length === 0 ? text : null;
+      return parsed;
+    } catch (error) {
+      const corruptPath = `${file}.corrupt`;
+      const message = `state file ${file} is unusable: ${(error as Error).message}`;
+      try {
+        renameSync(file, corruptPath);
+        this.logger.error({ file, kept_as: corruptPath }, `${message}; moved it to ${corruptPath} and started without saved overrides`);
+      } catch (renameError) {
+        this.logger.error({ file, err: renameError }, `${message}; could not move it aside either, starting without saved overrides`);
+      }
+      return { overrides: new Map(), expired: [], error: message, corruptPath };
+    }
+  }
+
+  /**
+   * Writes the overrides atomically (temp file in the same directory, fsync,
+   * rename, fsync of the directory). Writes are serialised; unchanged content
+   * is not rewritten. Resolves false (and logs) when the write failed.
+   */
+  save(overrides: ReadonlyMap<string, Override>): Promise<boolean> {
+    const run = this.queue.then(() => this.write(overrides));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private write(overrides: ReadonlyMap<string, Override>): boolean {
+    const file = this.file;
+    if (!file) return true;
+    const text = formatOverrides(overrides, this.clock());
+    if (this.lastWritten !== null && sameOverrides(this.lastWritten, text)) return true;
+    const temp = join(dirname(file), `.${basename(file)}.${process.pid}.tmp`);
+    try {
+      const fd = openSync(temp, 'w', 0o600);
+      try {
+        writeSync(fd, text);
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      renameSync(temp, file);
+      syncDirectory(dirname(file));
+      this.lastWritten = text;
+      this.onWrite?.('ok');
+      return true;
+    } catch (error) {
+      try {
+        unlinkSync(temp);
+      } catch {
+        // the temp file may never have been created
+      }
+      this.onWrite?.('failed');
+      this.logger.error({ file, err: error }, `cannot write state file ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}; overrides are in force but will not survive a restart`);
+      return false;
+    }
+  }
+}
+
+/** Compares two state texts ignoring `saved_at`. */
+function sameOverrides(a: string, b: string): boolean {
+  const strip = (text: string) => text.replace(/"saved_at": "[^"]*",/, '');
+  return strip(a) === strip(b);
+}
+
+function syncDirectory(dir: string): void {
+  // Makes the rename itself durable; some filesystems refuse fsync on a directory, which is harmless.
+  try {
+    const fd = openSync(dir, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    // best effort
+  }
+}
