@@ -31,7 +31,9 @@ export class ProbeScheduler {
   private readonly heap: Entry[] = [];
   private readonly nodes = new Map<string, { spec: NodeSpec; generation: number }>();
   private readonly inFlight = new Map<string, AbortController>();
-  private readonly waiting: Entry[] = [];
+  /** Due probes waiting for a concurrency slot, FIFO (`waitingHead` avoids O(n) shifts on big fleets). */
+  private waiting: Entry[] = [];
+  private waitingHead = 0;
   private readonly settled = new Set<() => void>();
   private readonly clock: () => number;
   private readonly random: () => number;
@@ -79,7 +81,7 @@ export class ProbeScheduler {
   }
 
   get queuedCount(): number {
-    return this.waiting.length;
+    return this.waiting.length - this.waitingHead;
   }
 
   /** Stops scheduling and waits for in-flight probes to finish. Idempotent. */
@@ -100,7 +102,8 @@ export class ProbeScheduler {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     this.timerDue = Infinity;
-    this.waiting.length = 0;
+    this.waiting = [];
+    this.waitingHead = 0;
   }
 
   private arm(): void {
@@ -126,9 +129,16 @@ export class ProbeScheduler {
   }
 
   private drainWaiting(): void {
-    while (this.running && this.waiting.length > 0 && this.inFlight.size < this.options.concurrency) {
-      const entry = this.waiting.shift() as Entry;
+    while (this.running && this.waitingHead < this.waiting.length && this.inFlight.size < this.options.concurrency) {
+      const entry = this.waiting[this.waitingHead++] as Entry;
       if (this.isCurrent(entry) && !this.inFlight.has(entry.name)) this.launch(entry);
+    }
+    if (this.waitingHead === this.waiting.length) {
+      this.waiting = [];
+      this.waitingHead = 0;
+    } else if (this.waitingHead > 1024 && this.waitingHead * 2 > this.waiting.length) {
+      this.waiting = this.waiting.slice(this.waitingHead);
+      this.waitingHead = 0;
     }
   }
 
