@@ -2,4 +2,7 @@
 
 export type Subcommand = { run(argv: string[]): Promise<number> };
 
-export const SUBCOMMANDS: Record<string, () => Promise<Subcommand>> = {};
+export const SUBCOMMANDS: Record<string, () => Promise<Subcommand>> = {
+  'wait-drained': () => import('./commands/wait-drained.js'),
+  print: () => import('./commands/print-haproxy.js'),
+};

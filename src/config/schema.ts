@@ -90,13 +90,16 @@ export const ManagementSchema = z.strictObject({
   password_file: nonEmpty('a file path').optional(),
   token_env: nonEmpty('an environment variable name').optional(),
   token_file: nonEmpty('a file path').optional(),
-  interval: duration({ min: 1000 }).default(15_000),
+  // The floor is low for tests and the simulator; production should poll every 15 s or more (Pexip's advice).
+  interval: duration({ min: 100 }).default(15_000),
   timeout: duration({ min: 100 }).default(5000),
   page_size: int(1, 1000).default(100),
   max_pages: int(1, 10_000).default(100),
   discover: z.boolean({ error: 'must be true or false' }).default(false),
   node_port: int(1, 65535).default(443),
   status_url_template: z.string().default('https://{address}/api/client/v2/status'),
+  /** Configuration-object field holding a discovered node's traffic port (the simulator's `x_sim_port`); null: node_port. */
+  port_field: nonEmpty('a field name of the configuration worker_vm object').nullable().default(null),
 });
 
 export const PolicySchema = z.strictObject({
@@ -116,6 +119,7 @@ export const HaproxySchema = z.strictObject({
       listen: z.string().default('127.0.0.1:5555'),
       max_connections: int(1, 1_000_000).default(4096),
       idle_timeout: duration({ min: 10 }).default(5000),
+      max_line_bytes: int(16, 65_536).default(256),
     })
     .nullable()
     .prefault({}),
@@ -123,7 +127,9 @@ export const HaproxySchema = z.strictObject({
     .array(
       z.strictObject({
         socket: nonEmpty('a stats socket: a unix socket path or host:port'),
-        backend: nonEmpty('the HAProxy backend name'),
+        backend: nonEmpty('the HAProxy backend name').regex(/^[A-Za-z0-9._:-]+$/, {
+          error: 'must be an HAProxy backend name (letters, digits, ".", "_", ":" and "-")',
+        }),
         resync_interval: duration({ min: 1000 }).default(30_000),
         timeout: duration({ min: 10 }).default(2000),
       }),
