@@ -5,6 +5,9 @@ import { Prober } from './core/probe.js';
 import { ProbeScheduler } from './core/scheduler.js';
 import { StateCore } from './core/state.js';
 import { silentLogger } from './core/logger.js';
+import { ManagementPoller, outcomeOf } from './core/management.js';
+import { MaintenanceWarnings } from './core/maintenance-warnings.js';
+import { WeightSmoother } from './core/weight-smoothing.js';
 import { loadConfigFile } from './config/load.js';
 import { parseListenAddress } from './config/listen-address.js';
 import { createHttpApp, HttpServer } from './frontends/http-server.js';
@@ -17,7 +20,9 @@ import type { Hono } from 'hono';
 import type { Config } from './config/schema.js';
 import type { LoadedConfig, Secrets } from './config/load.js';
 import type { Logger } from './core/logger.js';
-import type { NodeSpec } from './core/verdict.js';
+import type { ManagementObservation, NodeSpec } from './core/verdict.js';
+import type { DrainwatchError } from './core/errors.js';
+import type { PollerStatus, SweepResult } from './core/management.js';
 import type { ListenAddress } from './config/listen-address.js';
 import type { Frontend, FrontendContext } from './frontends/frontend.js';
 
@@ -85,6 +90,11 @@ export class Service {
   private readonly frontends: Frontend[];
   private discovered: NodeSpec[] = [];
   private closing: Promise<void> | null = null;
+  private readonly clock: () => number;
+  private readonly smoother: WeightSmoother;
+  private management: ManagementPoller | null = null;
+  /** max_media_tokens per node from the last good Management Node sweep (capacity warning). */
+  private capacity = new Map<string, number>();
 
   private constructor(loaded: LoadedConfig, options: ServiceOptions) {
     const clock = options.clock ?? Date.now;
@@ -92,6 +102,8 @@ export class Service {
     this.loaded = loaded;
     this.logger = options.logger ?? silentLogger;
     this.metrics = options.metrics ?? new Metrics({ clock });
+    this.clock = clock;
+    this.smoother = new WeightSmoother({ windowMs: () => this.loaded.config.policy.weight_smoothing });
     this.core = new StateCore({
       nodes: staticNodes(config),
       rise: config.probe.rise,
@@ -100,8 +112,19 @@ export class Service {
       policy: config.policy,
       clock,
       logger: this.logger,
+      weightLoad: (name, management, now) => this.smoother.load(name, management, now),
     });
     this.metrics.bind(this.core);
+    const warnings = new MaintenanceWarnings({
+      policy: () => this.loaded.config.policy,
+      capacityOf: (name) => this.capacity.get(name) ?? null,
+      onWarning: (warning) => {
+        this.metrics.managementWarnings.inc({ kind: warning.kind });
+        this.logger.warn({ kind: warning.kind, ...warning.fields }, warning.message);
+      },
+      onRecovered: (fields) => this.logger.info(fields, 'ready capacity is back above policy.min_ready_capacity'),
+    });
+    this.core.onChange((snapshot) => warnings.observe(snapshot));
     this.metrics.configReloadTime.set(clock() / 1000);
     this.core.onTransition((transition) => this.metrics.transitions.inc({ from: transition.from, to: transition.to }));
     this.prober = proberFor(config, clock);
@@ -144,6 +167,7 @@ export class Service {
     service.core.start();
     service.scheduler.setNodes(service.core.inventory());
     service.scheduler.start();
+    service.startManagement();
     service.logger.info(
       { nodes: service.core.inventory().length, http: loaded.config.http.listen, source: loaded.source },
       'drainwatch started',
@@ -163,6 +187,11 @@ export class Service {
   httpAddress(): { host: string; port: number } {
     const address = this.http.address();
     return { host: address.address, port: address.port };
+  }
+
+  /** The Management Node poller's health (null when no `management` section is configured). */
+  managementStatus(): PollerStatus | null {
+    return this.management?.status() ?? null;
   }
 
   /** Replaces the nodes found by discovery; static entries with the same name win. */
@@ -186,6 +215,7 @@ export class Service {
   /** Applies a validated config: rules, timing, TLS, inventory, then each front-end. */
   async reload(loaded: LoadedConfig): Promise<void> {
     const previous = this.loaded.config;
+    const previousSecrets = this.loaded.secrets;
     const { config } = loaded;
     this.loaded = loaded;
     if (config.http.listen !== previous.http.listen) {
@@ -199,6 +229,7 @@ export class Service {
     this.core.updateRules({ rise: config.probe.rise, fall: config.probe.fall, maxAgeMs: config.probe.max_age, policy: config.policy });
     this.scheduler.updateTiming({ intervalMs: config.probe.interval, jitter: config.probe.jitter, concurrency: config.probe.concurrency });
     this.applyInventory();
+    this.reloadManagement(previous, previousSecrets);
     for (const frontend of this.frontends) await frontend.reload?.();
     this.metrics.configReloads.inc({ result: 'ok' });
     this.metrics.configReloadTime.set(Date.now() / 1000);
@@ -213,6 +244,7 @@ export class Service {
 
   /** Immediate stop: abort probes and drop connections. */
   async destroy(): Promise<void> {
+    await this.management?.destroy();
     this.scheduler.destroy();
     this.core.close();
     await Promise.allSettled(this.frontends.map((frontend) => frontend.close()));
@@ -224,6 +256,7 @@ export class Service {
     this.logger.info({}, 'drainwatch stopping');
     const grace = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), graceMs).unref());
     const graceful = (async () => {
+      await this.management?.close();
       await this.scheduler.close();
       this.core.close();
       await Promise.allSettled(this.frontends.map((frontend) => frontend.close()));
@@ -243,5 +276,80 @@ export class Service {
     const merged = [...statics, ...this.discovered.filter((node) => !names.has(node.name))];
     this.core.setInventory(merged);
     this.scheduler.setNodes(merged);
+    this.smoother.retain(new Set(merged.map((node) => node.name)));
+  }
+
+  private startManagement(): void {
+    const { management, probe } = this.loaded.config;
+    if (!management || this.closing) return;
+    const secrets = this.loaded.secrets;
+    const hint = management.token_env ?? management.token_file ?? management.password_env ?? management.password_file;
+    this.management = new ManagementPoller({
+      url: management.url,
+      username: management.username,
+      password: secrets.managementPassword,
+      token: secrets.managementToken,
+      ...(hint ? { credentialHint: `management.username and the secret from ${hint}` } : {}),
+      timeoutMs: management.timeout,
+      pageSize: management.page_size,
+      maxPages: management.max_pages,
+      // The prober's CA bundle and verification opt-in apply to the Management Node too (its servername does not).
+      tls: { ca: probe.tls.ca_file ? readFileSync(probe.tls.ca_file) : undefined, insecureSkipVerify: probe.tls.insecure_skip_verify },
+      intervalMs: management.interval,
+      discover: management.discover,
+      nodePort: management.node_port,
+      statusUrlTemplate: management.status_url_template,
+      portField: management.port_field,
+      clock: this.clock,
+      logger: this.logger,
+      onSweep: (result) => this.applyManagement(result),
+      onFailure: (error, stale, failures) => this.managementFailed(error, stale, failures),
+    });
+    this.management.start();
+  }
+
+  private reloadManagement(previous: Config, previousSecrets: Secrets): void {
+    const { management } = this.loaded.config;
+    const same =
+      JSON.stringify(management) === JSON.stringify(previous.management) &&
+      JSON.stringify(this.loaded.config.probe.tls) === JSON.stringify(previous.probe.tls) &&
+      JSON.stringify(this.loaded.secrets) === JSON.stringify(previousSecrets);
+    if (same && this.management) return;
+    const old = this.management;
+    this.management = null;
+    void old?.close();
+    if (!management) {
+      // Management removed: forget its nodes and its view of the static ones.
+      this.capacity = new Map();
+      if (this.discovered.length > 0) this.setDiscoveredNodes([]);
+      for (const spec of this.core.inventory()) this.core.recordManagement(spec.name, null);
+      return;
+    }
+    this.startManagement();
+  }
+
+  private applyManagement(result: SweepResult): void {
+    const wasFailing = this.managementFailing;
+    this.managementFailing = false;
+    this.metrics.managementPolls.inc({ result: 'ok' });
+    if (wasFailing) this.logger.info({ pages: result.pages }, 'Management Node sweep succeeded again');
+    this.capacity = result.capacity;
+    // Only a changed inventory is applied: setInventory publishes a new snapshot version.
+    if (result.discovered && JSON.stringify(result.discovered) !== JSON.stringify(this.discovered)) {
+      this.setDiscoveredNodes(result.discovered);
+    }
+    for (const spec of this.core.inventory()) this.core.recordManagement(spec.name, result.observations.get(spec.name) ?? null);
+  }
+
+  private managementFailing = false;
+
+  private managementFailed(error: DrainwatchError, stale: Map<string, ManagementObservation>, failures: number): void {
+    this.managementFailing = true;
+    this.metrics.managementPolls.inc({ result: outcomeOf(error) });
+    this.logger.error({ code: error.code, failures, kept_stale: stale.size }, `${error.message} (keeping the last good data, marked stale)`);
+    for (const spec of this.core.inventory()) {
+      const observation = stale.get(spec.name);
+      if (observation) this.core.recordManagement(spec.name, observation);
+    }
   }
 }
