@@ -9,6 +9,7 @@ export const DASHBOARD_HTML = `<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>drainwatch</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="/dashboard.css">
 <script src="/dashboard.js" defer></script>
 </head>
@@ -167,7 +168,7 @@ export const DASHBOARD_JS = `'use strict';
     if (s < 10) return s.toFixed(1) + ' s';
     if (s < 120) return Math.round(s) + ' s';
     var m = s / 60;
-    if (m < 120) return Math.round(m) + ' min';
+    if (m < 60) return Math.round(m) + ' min';
     return (m / 60).toFixed(1) + ' h';
   }
 
@@ -318,6 +319,20 @@ export const DASHBOARD_JS = `'use strict';
     });
   }
 
+  function applyAges(beat) {
+    if (!latest || beat.version !== latest.version || !beat.age_ms || beat.age_ms.length !== latest.nodes.length) return;
+    latest.nodes.forEach(function (n, i) {
+      n.age_ms = beat.age_ms[i];
+      var entry = rows.get(n.name);
+      if (entry) {
+        var td = entry.tr.querySelector('td.age');
+        if (td) td.setAttribute('data-age-ms', n.age_ms);
+      }
+    });
+    receivedAt = Date.now();
+    tickAges();
+  }
+
   function connect() {
     if (!window.EventSource) { poll(); return; }
     var source = new EventSource('/api/v1/events');
@@ -325,7 +340,10 @@ export const DASHBOARD_JS = `'use strict';
       setLive('live', 'live');
       render(JSON.parse(event.data));
     });
-    source.addEventListener('heartbeat', function () { setLive('live', 'live'); });
+    source.addEventListener('heartbeat', function (event) {
+      setLive('live', 'live');
+      applyAges(JSON.parse(event.data));
+    });
     source.addEventListener('open', function () { setLive('live', 'live'); });
     source.addEventListener('error', function () {
       setLive('reconnecting', 'reconnecting…');

@@ -1,13 +1,14 @@
 // The live dashboard: GET / (page, script, style) and GET /api/v1/events (server-sent snapshots).
 
 import { nodeToJson } from './node-json.js';
+import { verdictAgeMs } from '../core/snapshot.js';
 import { DASHBOARD_CSS, DASHBOARD_HTML, DASHBOARD_JS } from './dashboard-page.js';
 import type { Snapshot } from '../core/snapshot.js';
 import type { Frontend, FrontendContext } from './frontend.js';
 
 export type DashboardOptions = {
   clock?: () => number;
-  /** Heartbeat interval on the event stream (default 15 s); keeps proxies from closing an idle stream. */
+  /** Heartbeat interval on the event stream (default 2 s): refreshes verdict ages and keeps proxies from closing an idle stream. */
   heartbeatMs?: number;
   /** Minimum time between two snapshot events (default 200 ms): bursts of changes are coalesced. */
   minIntervalMs?: number;
@@ -19,7 +20,7 @@ export type DashboardOptions = {
  * Event stream grammar (text/event-stream, one event per blank-line-terminated block):
  *   retry: 2000
  *   event: snapshot      data: {"version", "generated_at", "guard": {"active","down","total"}, "nodes": [NodeJson...]}
- *   event: heartbeat     data: {"version", "generated_at"}
+ *   event: heartbeat     data: {"version", "generated_at", "age_ms": [number per node, in snapshot order]}
  * A snapshot is sent on connect and after every visible change (coalesced), a heartbeat every `heartbeatMs`.
  */
 /** Formats one server-sent event (pure): `data` is JSON on one line, so no line splitting is needed. */
@@ -60,7 +61,7 @@ export function createDashboard(context: FrontendContext, options: DashboardOpti
   const { app, source } = context;
   const logger = context.logger.child({ component: 'dashboard' });
   const clock = options.clock ?? Date.now;
-  const heartbeatMs = options.heartbeatMs ?? 15_000;
+  const heartbeatMs = options.heartbeatMs ?? 2000;
   const minIntervalMs = options.minIntervalMs ?? 200;
   const maxClients = options.maxClients ?? 200;
   const encoder = new TextEncoder();
@@ -100,8 +101,11 @@ export function createDashboard(context: FrontendContext, options: DashboardOpti
 
   const heartbeat = setInterval(() => {
     if (clients.size === 0) return;
+    // Ages move without a new snapshot version (observations refresh in place), so the heartbeat carries them.
     const snapshot = source.snapshot();
-    const bytes = encoder.encode(formatEvent('heartbeat', { version: snapshot.version, generated_at: new Date(clock()).toISOString() }));
+    const now = clock();
+    const ages = snapshot.nodes.map((node) => verdictAgeMs(node, now));
+    const bytes = encoder.encode(formatEvent('heartbeat', { version: snapshot.version, generated_at: new Date(now).toISOString(), age_ms: ages }));
     for (const client of clients) send(client, bytes);
   }, heartbeatMs);
   heartbeat.unref();
