@@ -1,0 +1,109 @@
+// Envoy REST EDS: POST /v3/discovery:endpoints answers a DiscoveryResponse built from the current snapshot.
+
+import { answerDiscoveryRequest, parseDiscoveryRequest, renderLoadAssignment } from './eds-format.js';
+import type { Snapshot } from '../core/snapshot.js';
+import type { ClusterLoadAssignmentJson } from './eds-format.js';
+import type { Frontend, FrontendContext } from './frontend.js';
+
+export const EDS_PATH = '/v3/discovery:endpoints';
+
+type BodyResult = { ok: true; text: string } | { ok: false; status: 400 | 413; error: string };
+
+/** Reads a request body as UTF-8, refusing (without buffering the rest) once it exceeds `limit` bytes. */
+async function readCappedBody(request: Request, limit: number): Promise<BodyResult> {
+  const declared = request.headers.get('content-length');
+  if (declared !== null && Number(declared) > limit) {
+    return { ok: false, status: 413, error: `request body of ${declared} bytes is over the ${limit}-byte limit (http.body_limit)` };
+  }
+  if (!request.body) return { ok: true, text: '' };
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size > limit) {
+        await reader.cancel().catch(() => undefined);
+        return { ok: false, status: 413, error: `request body is over the ${limit}-byte limit (http.body_limit)` };
+      }
+      chunks.push(value);
+    }
+  } catch {
+    return { ok: false, status: 400, error: 'request body could not be read' };
+  }
+  return { ok: true, text: Buffer.concat(chunks).toString('utf8') };
+}
+
+/**
+ * Registers the REST EDS route. Each poll reads the current snapshot, so a verdict change is in
+ * the very next response; the rendering is cached per snapshot and cluster name.
+ *
+ * @example
+ * // Envoy: eds_config.api_config_source { api_type: REST, cluster_names: [drainwatch], refresh_delay: 1s }
+ * createEnvoyEds(context);
+ */
+export function createEnvoyEds(context: FrontendContext): Frontend {
+  const { app, source, logger, metrics } = context;
+  const warnedNames = new Set<string>();
+  const warnedSkipped = new Set<string>();
+  let cache: { snapshot: Snapshot; cluster: string; assignment: ClusterLoadAssignmentJson } | null = null;
+
+  const assignmentFor = (snapshot: Snapshot, cluster: string): ClusterLoadAssignmentJson => {
+    if (cache && cache.snapshot === snapshot && cache.cluster === cluster) return cache.assignment;
+    const rendered = renderLoadAssignment(cluster, snapshot.nodes);
+    for (const name of rendered.skipped) {
+      if (warnedSkipped.has(name)) continue;
+      warnedSkipped.add(name);
+      logger.warn({ node: name }, 'node left out of EDS: Envoy needs an IP address (not a host name) and a port from 1 to 65535');
+    }
+    cache = { snapshot, cluster, assignment: rendered.assignment };
+    return rendered.assignment;
+  };
+
+  app.post(EDS_PATH, async (c) => {
+    const config = context.config();
+    const body = await readCappedBody(c.req.raw, config.http.body_limit);
+    if (!body.ok) {
+      metrics.edsRequests.inc({ result: 'bad_request' });
+      return c.text(`${body.error}\n`, body.status);
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(body.text);
+    } catch (error) {
+      metrics.edsRequests.inc({ result: 'bad_request' });
+      return c.text(`the body is not JSON: ${(error as Error).message}\n`, 400);
+    }
+    const parsed = parseDiscoveryRequest(json);
+    if (!parsed.ok) {
+      metrics.edsRequests.inc({ result: 'bad_request' });
+      return c.text(`malformed DiscoveryRequest: ${parsed.error}\n`, 400);
+    }
+    const request = parsed.request;
+    const cluster = config.envoy.cluster_name;
+    const snapshot = source.snapshot();
+    const answer = answerDiscoveryRequest(request, cluster, () => assignmentFor(snapshot, cluster));
+    metrics.edsRequests.inc({ result: answer.result });
+
+    if (request.errorDetail) {
+      logger.warn(
+        { envoy_node: request.nodeId, rejected: request.responseNonce || null, version_info: request.versionInfo, code: request.errorDetail.code, error: request.errorDetail.message },
+        'Envoy rejected an EDS response (NACK)',
+      );
+    }
+    const fresh = answer.otherNames.filter((name) => !warnedNames.has(name));
+    if (fresh.length > 0) {
+      for (const name of fresh) warnedNames.add(name);
+      logger.warn(
+        { envoy_node: request.nodeId, requested: fresh, served: cluster },
+        'Envoy asked EDS for clusters drainwatch does not serve; check eds_cluster_config.service_name against envoy.cluster_name',
+      );
+    }
+    if (answer.status === 304) return c.body(null, 304, { 'x-drainwatch-version': answer.version });
+    return c.json(answer.body, 200, { 'cache-control': 'no-store', 'x-drainwatch-version': answer.version });
+  });
+
+  return { name: 'envoy-eds', close: async () => undefined };
+}
