@@ -16,6 +16,8 @@ import { createAdminApi } from './frontends/admin-api.js';
 import { createMetricsEndpoint } from './frontends/metrics-endpoint.js';
 import { createOverrideApi } from './frontends/override-api.js';
 import { createDashboard } from './frontends/dashboard.js';
+import { createEnvoyHealth } from './frontends/envoy-health.js';
+import { createEnvoyEds } from './frontends/envoy-eds.js';
 import type { Hono } from 'hono';
 import type { Config } from './config/schema.js';
 import type { LoadedConfig, Secrets } from './config/load.js';
@@ -29,7 +31,7 @@ import type { Frontend, FrontendContext } from './frontends/frontend.js';
 /** Builds one front-end; the list below is the only place front-ends are wired. */
 export type FrontendFactory = (context: FrontendContext) => Frontend;
 
-export const DEFAULT_FRONTENDS: readonly FrontendFactory[] = [createAdminApi, createOverrideApi, createMetricsEndpoint, createDashboard];
+export const DEFAULT_FRONTENDS: readonly FrontendFactory[] = [createAdminApi, createOverrideApi, createMetricsEndpoint, createDashboard, createEnvoyHealth, createEnvoyEds];
 
 export type ServiceOptions = {
   logger?: Logger;
