@@ -18,6 +18,7 @@ import { createOverrideApi } from './frontends/override-api.js';
 import { createDashboard } from './frontends/dashboard.js';
 import { createEnvoyHealth } from './frontends/envoy-health.js';
 import { createEnvoyEds } from './frontends/envoy-eds.js';
+import { createNginxFrontend } from './frontends/nginx-frontend.js';
 import type { Hono } from 'hono';
 import type { Config } from './config/schema.js';
 import type { LoadedConfig, Secrets } from './config/load.js';
@@ -31,7 +32,7 @@ import type { Frontend, FrontendContext } from './frontends/frontend.js';
 /** Builds one front-end; the list below is the only place front-ends are wired. */
 export type FrontendFactory = (context: FrontendContext) => Frontend;
 
-export const DEFAULT_FRONTENDS: readonly FrontendFactory[] = [createAdminApi, createOverrideApi, createMetricsEndpoint, createDashboard, createEnvoyHealth, createEnvoyEds];
+export const DEFAULT_FRONTENDS: readonly FrontendFactory[] = [createAdminApi, createOverrideApi, createMetricsEndpoint, createDashboard, createEnvoyHealth, createEnvoyEds, createNginxFrontend];
 
 export type ServiceOptions = {
   logger?: Logger;
