@@ -3,6 +3,11 @@
 import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/service.js';
+
+/** waitFor for checks that return a value or null. */
+async function waitForValue<T>(check: () => Promise<T | null>, timeoutMs: number, everyMs: number, what: string): Promise<T> {
+  return (await waitFor(check, timeoutMs, everyMs, what)) as T;
+}
 import { INTERVAL_MS, nodeJson, nodeNames, startFleet, startServiceAgainst } from './helpers.js';
 import type { Service } from '../../src/main.js';
 
@@ -55,7 +60,7 @@ describe('discovery from the Management Node', () => {
     const addedAt = Date.now();
     await waitFor(() => sim.probeRequests('px04') > 0, 5000, 10, 'px04 probed');
     expect(Date.now() - addedAt).toBeLessThan(2 * INTERVAL_MS + 1000);
-    const px04 = await waitFor(async () => {
+    const px04 = await waitForValue(async () => {
       const json = await nodeJson(url, 'px04');
       return json?.state === 'ready' ? json : null;
     }, 5000, 25, 'px04 ready');
@@ -71,7 +76,7 @@ describe('discovery from the Management Node', () => {
     const healthBefore = await text(`${url}/envoy/health/px02`);
     const edsBefore = await eds(url);
     if (edsBefore.status === 200) expect(edsBefore.text).toContain(String(px02.port));
-    const nginxBefore = await waitFor(async () => {
+    const nginxBefore = await waitForValue(async () => {
       const got = await text(`${url}/nginx/pexip.conf`);
       return got.status !== 200 || got.text.includes(`:${added.port}`) ? got : null;
     }, 5000, 25, 'nginx rendering with px04');

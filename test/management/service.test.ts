@@ -2,6 +2,11 @@
 
 import { describe, expect, it, vi } from 'vitest';
 import { waitFor } from '../helpers/service.js';
+
+/** waitFor for checks that return a value or null. */
+async function waitForValue<T>(check: () => Promise<T | null>, timeoutMs: number, everyMs: number, what: string): Promise<T> {
+  return (await waitFor(check, timeoutMs, everyMs, what)) as T;
+}
 import { INTERVAL_MS, PASSWORD, USER, counterValue, nodeJson, recordingLogger, startFleet, startServiceAgainst } from './helpers.js';
 
 describe('drainwatch with a Management Node', () => {
@@ -102,7 +107,7 @@ describe('drainwatch with a Management Node', () => {
     sim.setFaults('px02', { status: 200 }); // the node itself still says "available"
     sim.setCalls('px02', 4);
     const { url } = await startServiceAgainst(sim);
-    const node = await waitFor(async () => {
+    const node = await waitForValue(async () => {
       const json = await nodeJson(url, 'px02');
       return json?.state === 'draining' && json.calls === 4 ? json : null;
     }, 5000, 25, 'px02 draining');
@@ -110,7 +115,7 @@ describe('drainwatch with a Management Node', () => {
     expect(node.maintenance).toBe(true);
     expect(node.drained_since).toBeNull();
     sim.setCalls('px02', 0);
-    const drained = await waitFor(async () => {
+    const drained = await waitForValue(async () => {
       const json = await nodeJson(url, 'px02');
       return json?.drained_since ? json : null;
     }, 5000, 25, 'px02 drained');
