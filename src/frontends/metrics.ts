@@ -80,7 +80,7 @@ export class Metrics {
   });
   readonly nginxRenders = new Counter({
     name: 'drainwatch_nginx_renders_total',
-    help: 'NGINX upstream renderings, by result (written, unchanged, test_failed, write_failed).',
+    help: 'NGINX upstream renderings, by result (written, unchanged, test_failed, write_failed, restore_failed, empty).',
     labelNames: ['upstream', 'result'] as const,
     registers: [this.registry],
   });
