@@ -56,10 +56,13 @@ describe('discovery from the Management Node', () => {
     expect((await nodeJson(url, 'px01'))?.source).toBe('discovered');
 
     // Added: probed within one management interval of being listed.
+    const sweepsBefore = service.managementStatus()?.sweeps ?? 0;
     const added = await sim.addNode({ name: 'px04', load: 20 });
     const addedAt = Date.now();
     await waitFor(() => sim.probeRequests('px04') > 0, 5000, 10, 'px04 probed');
-    expect(Date.now() - addedAt).toBeLessThan(2 * INTERVAL_MS + 1000);
+    // The sweep in flight may have missed it; the next one lists it and the node is probed at once.
+    expect((service.managementStatus()?.sweeps ?? 0) - sweepsBefore).toBeLessThanOrEqual(2);
+    expect(Date.now() - addedAt).toBeLessThan(2 * INTERVAL_MS + 2000); // generous for loaded CI
     const px04 = await waitForValue(async () => {
       const json = await nodeJson(url, 'px04');
       return json?.state === 'ready' ? json : null;

@@ -88,7 +88,7 @@ describe('maintenance warnings against the simulator', () => {
   it('fires the spacing warning when two nodes enter maintenance closer than maintenance_spacing', async () => {
     const sim = await startFleet({ nodes: 4 });
     const logger = recordingLogger();
-    const { service, url } = await startServiceAgainst(sim, { logger, policy: { maintenance_spacing: '2s', min_ready_capacity: 0 } });
+    const { service, url } = await startServiceAgainst(sim, { logger, policy: { maintenance_spacing: '5s', min_ready_capacity: 0 } });
     await waitFor(async () => (await nodeJson(url, 'px04'))?.state === 'ready', 5000, 25, 'fleet ready');
     await sim.setPhase('px01', 'maintenance');
     await waitFor(async () => (await nodeJson(url, 'px01'))?.state === 'draining', 5000, 25, 'px01 draining');

@@ -22,7 +22,7 @@ describe('drainwatch with a Management Node', () => {
       const elapsed = Date.now() - started;
       // One sweep may already be in flight with the old value; the next one carries the change.
       expect((service.managementStatus()?.sweeps ?? 0) - sweepsBefore).toBeLessThanOrEqual(2);
-      expect(elapsed).toBeLessThan(2 * INTERVAL_MS + 1000);
+      expect(elapsed).toBeLessThan(2 * INTERVAL_MS + 2000); // generous for loaded CI; the sweep count above is the exact bound
       expect((await nodeJson(url, 'px01'))?.load).toBe(load);
     }
     expect(await counterValue(service.metrics.managementPolls, { result: 'ok' })).toBeGreaterThan(3);

@@ -33,7 +33,7 @@ describe('drainwatch wait-drained', () => {
     expect(await exit).toBe(0);
     const elapsed = Date.now() - zeroAt;
     expect((service.managementStatus()?.sweeps ?? 0) - sweepsBefore).toBeLessThanOrEqual(2);
-    expect(elapsed).toBeLessThan(INTERVAL_MS + 1000);
+    expect(elapsed).toBeLessThan(INTERVAL_MS + 2000); // generous for loaded CI; the sweep count above is the exact bound
     expect(out.stdout).toMatch(/^px01 is drained: draining, 0 calls since \d{4}-\d\d-\d\dT/);
   });
 
