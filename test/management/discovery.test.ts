@@ -78,7 +78,7 @@ describe('discovery from the Management Node', () => {
     const healthUnknown = await text(`${url}/envoy/health/no-such-node`);
     const healthBefore = await text(`${url}/envoy/health/px02`);
     const edsBefore = await eds(url);
-    if (edsBefore.status === 200) expect(edsBefore.text).toContain(String(px02.port));
+    if (edsBefore.status === 200) expect(edsBefore.text).toContain('"hostname":"px02"');
     const nginxBefore = await waitForValue(async () => {
       const got = await text(`${url}/nginx/pexip.conf`);
       return got.status !== 200 || got.text.includes(`:${added.port}`) ? got : null;
@@ -93,7 +93,8 @@ describe('discovery from the Management Node', () => {
     if (port !== null) expect(await askAgent(port, 'px02')).toBe(agentUnknown);
     if (healthBefore.status !== healthUnknown.status) expect((await text(`${url}/envoy/health/px02`)).status).toBe(healthUnknown.status);
     if (edsBefore.status === 200) {
-      await waitFor(async () => !(await eds(url)).text.includes(`"port_value":${px02.port}`), 5000, 25, 'EDS without px02');
+      await waitFor(async () => !(await eds(url)).text.includes('"hostname":"px02"'), 5000, 25, 'EDS without px02');
+      expect((await eds(url)).text).toContain('"hostname":"px04"');
     }
     if (nginxBefore.status === 200) {
       await waitFor(async () => !(await text(`${url}/nginx/pexip.conf`)).text.includes(`:${px02.port}`), 5000, 25, 'NGINX without px02');
