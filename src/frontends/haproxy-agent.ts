@@ -196,7 +196,7 @@ function indexOfLineEnd(chunk: Buffer): number {
 }
 
 /** The agent front-end, with its bound address for tests and `drainwatch print haproxy`. */
-export type HaproxyAgentFrontend = Frontend & { address(): ListenAddress | null };
+export type HaproxyAgentFrontend = Frontend & { address(): ListenAddress | null; connections(): number };
 
 function listenOf(text: string): ListenAddress {
   const parsed = parseListenAddress(text);
@@ -261,5 +261,6 @@ export function createHaproxyAgent(context: FrontendContext): HaproxyAgentFronte
     },
     close: shut,
     address: () => server?.address() ?? null,
+    connections: () => server?.connections() ?? 0,
   };
 }

@@ -98,6 +98,9 @@ export function splitCliAnswer(text: string, count: number): string[] | null {
   return outputs;
 }
 
+/** How often an otherwise idle pusher checks that HAProxy is the same process (`show info`). */
+export const HEARTBEAT_MS = 1000;
+
 // The CLI reads one line into a buffer of tune.bufsize (16 KiB by default); stay well below it.
 const MAX_BATCH_BYTES = 8 * 1024;
 
@@ -199,6 +202,8 @@ export class RuntimePusher {
   private running: Promise<void> | null = null;
   private again: 'changes' | 'full' | null = null;
   private resyncTimer: NodeJS.Timeout | null = null;
+  private heartbeatTimer: NodeJS.Timeout | null = null;
+  private lastAttempt = 0;
   private retryTimer: NodeJS.Timeout | null = null;
   private retryDelay: number;
   private failing = false;
@@ -216,6 +221,13 @@ export class RuntimePusher {
     this.unsubscribe = this.options.source.onChange(() => this.request('changes'));
     this.resyncTimer = setInterval(() => this.request('full'), this.options.resyncIntervalMs);
     this.resyncTimer.unref();
+    // With one connection per batch there is no connection to lose: a quiet `show info`
+    // every heartbeat is how a restarted or reloaded HAProxy is noticed (and re-asserted) quickly.
+    const heartbeatMs = Math.min(HEARTBEAT_MS, this.options.resyncIntervalMs);
+    this.heartbeatTimer = setInterval(() => {
+      if (Date.now() - this.lastAttempt >= heartbeatMs && !this.retryTimer) this.request('changes');
+    }, heartbeatMs);
+    this.heartbeatTimer.unref();
     this.request('full');
   }
 
@@ -234,6 +246,7 @@ export class RuntimePusher {
     this.unsubscribe?.();
     this.unsubscribe = null;
     if (this.resyncTimer) clearInterval(this.resyncTimer);
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.again = null;
     await this.idle();
@@ -254,6 +267,7 @@ export class RuntimePusher {
   }
 
   private async push(full: boolean): Promise<void> {
+    this.lastAttempt = Date.now();
     const snapshot = this.options.source.snapshot();
     const planned = this.plan(snapshot, full || this.failing);
     const commands = ['show info', ...planned.flatMap((entry) => entry.commands)];

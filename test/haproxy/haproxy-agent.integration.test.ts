@@ -16,7 +16,7 @@ describe('HAProxy agent mode (haproxy/haproxy.cfg)', () => {
     await rig.waitServer('px02', (_stat, state) => state.srv_uweight === '100', 3 * AGENT_INTER_MS, 'weight 100');
 
     await rig.sim.setPhase('px02', 'maintenance', 'Software upgrade');
-    const drainMs = await rig.waitServer('px02', (stat) => stat.status.startsWith('DRAIN'), DRAIN_BOUND_MS + 2000, 'DRAIN');
+    const drainMs = await rig.waitServer('px02', (stat) => (stat.status ?? '').startsWith('DRAIN'), DRAIN_BOUND_MS + 2000, 'DRAIN');
     console.info(`agent mode: maintenance -> HAProxy DRAIN in ${drainMs} ms (bound ${DRAIN_BOUND_MS} ms)`);
     expect(drainMs).toBeLessThanOrEqual(DRAIN_BOUND_MS);
     const stat = (await rig.haproxy.stat('pexip')).get('px02');
@@ -39,7 +39,7 @@ describe('HAProxy agent mode (haproxy/haproxy.cfg)', () => {
     const node = stream.node;
     expect(node).toMatch(/^px0[123]$/);
     await rig.sim.setPhase(node, 'maintenance', 'Draining for upgrade');
-    await rig.waitServer(node, (stat) => stat.status.startsWith('DRAIN'), DRAIN_BOUND_MS + 2000, 'DRAIN');
+    await rig.waitServer(node, (stat) => (stat.status ?? '').startsWith('DRAIN'), DRAIN_BOUND_MS + 2000, 'DRAIN');
     const linesAtDrain = stream.lines.length;
     const others = new Set<string>();
     for (let i = 0; i < 12; i += 1) others.add((await get(rig.frontendPort, '/')).node);

@@ -30,10 +30,10 @@ export type DeriveOptions = {
 };
 
 /** Replaces exactly one occurrence, so a drifting example breaks the test instead of silently testing something else. */
-function replaceOnce(text: string, pattern: string | RegExp, replacement: string): string {
+function replaceOnce(text: string, pattern: string | RegExp, replacement: string | ((match: string, ...groups: string[]) => string)): string {
   const count = typeof pattern === 'string' ? text.split(pattern).length - 1 : (text.match(new RegExp(pattern.source, `${pattern.flags.replace('g', '')}g`)) ?? []).length;
   if (count !== 1) throw new Error(`example config: expected exactly one match for ${String(pattern)}, found ${count}`);
-  return text.replace(pattern, () => replacement);
+  return text.replace(pattern, typeof replacement === 'string' ? () => replacement : replacement);
 }
 
 /**
@@ -59,8 +59,8 @@ export function deriveConfig(example: 'haproxy.cfg' | 'haproxy-http.cfg', option
   text = replaceOnce(text, 'agent-addr 10.0.0.5 agent-port 5555', `agent-addr 127.0.0.1 agent-port ${options.agentPort ?? 1}`);
   text = replaceOnce(text, 'agent-inter 2s', `agent-inter ${AGENT_INTER_MS}ms`);
   if (options.push) {
-    text = replaceOnce(text, /^( *)(default-server [^\n]*agent-check[^\n]*)$/m, '$1# $2');
-    text = replaceOnce(text, /^( *)# (default-server weight 100 check inter 2s fall 2 rise 2)$/m, '$1$2');
+    text = replaceOnce(text, /^( *)(default-server [^\n]*agent-check[^\n]*)$/m, (_m, indent, line) => `${indent}# ${line}`);
+    text = replaceOnce(text, /^( *)# (default-server weight 100 check inter 2s fall 2 rise 2)$/m, (_m, indent, line) => `${indent}${line}`);
     if (/^ *default-server[^\n]*agent-check/m.test(text)) throw new Error('push-mode config still has agent-check');
   }
   text = replaceOnce(text, /^ *# BEGIN drainwatch servers\n[\s\S]*?# END drainwatch servers$/m, options.serverLines.join('\n'));
