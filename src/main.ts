@@ -16,6 +16,8 @@ import { createAdminApi } from './frontends/admin-api.js';
 import { createMetricsEndpoint } from './frontends/metrics-endpoint.js';
 import { createOverrideApi } from './frontends/override-api.js';
 import { createDashboard } from './frontends/dashboard.js';
+import { createHaproxyAgent } from './frontends/haproxy-agent.js';
+import { createHaproxyRuntime } from './frontends/haproxy-runtime.js';
 import { createEnvoyHealth } from './frontends/envoy-health.js';
 import { createEnvoyEds } from './frontends/envoy-eds.js';
 import { createNginxFrontend } from './frontends/nginx-frontend.js';
@@ -32,7 +34,7 @@ import type { Frontend, FrontendContext } from './frontends/frontend.js';
 /** Builds one front-end; the list below is the only place front-ends are wired. */
 export type FrontendFactory = (context: FrontendContext) => Frontend;
 
-export const DEFAULT_FRONTENDS: readonly FrontendFactory[] = [createAdminApi, createOverrideApi, createMetricsEndpoint, createDashboard, createEnvoyHealth, createEnvoyEds, createNginxFrontend];
+export const DEFAULT_FRONTENDS: readonly FrontendFactory[] = [createAdminApi, createOverrideApi, createMetricsEndpoint, createDashboard, createHaproxyAgent, createHaproxyRuntime, createNginxFrontend, createEnvoyHealth, createEnvoyEds];
 
 export type ServiceOptions = {
   logger?: Logger;
@@ -190,6 +192,11 @@ export class Service {
   httpAddress(): { host: string; port: number } {
     const address = this.http.address();
     return { host: address.address, port: address.port };
+  }
+
+  /** A running front-end by name (e.g. "haproxy-agent" for its bound address), or undefined. */
+  frontend(name: string): Frontend | undefined {
+    return this.frontends.find((frontend) => frontend.name === name);
   }
 
   /** The Management Node poller's health (null when no `management` section is configured). */

@@ -204,6 +204,13 @@ function checkRules(config: Config, env: NodeJS.ProcessEnv, errors: string[]): S
       errors.push(`haproxy.runtime_api[${index}]: backend "${entry.backend}" on ${entry.socket} is listed twice`);
     }
     backends.add(`${entry.socket} ${entry.backend}`);
+    const socket = entry.socket.trim();
+    if (!socket.startsWith('/') && !socket.startsWith('unix@') && !socket.startsWith('.')) {
+      const address = parseListenAddress(socket.replace(/^ipv[46]@/, ''));
+      if (typeof address === 'string' || address.port === 0) {
+        errors.push(`haproxy.runtime_api[${index}].socket: "${entry.socket}" is neither a unix socket path (starting with "/") nor host:port`);
+      }
+    }
   });
 
   const upstreams = new Set<string>();
