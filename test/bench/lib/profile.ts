@@ -1,0 +1,38 @@
+// Reads the V8 .cpuprofile files written under --cpu-prof and lists the functions with the most self time.
+
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+type ProfileNode = { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; hitCount?: number };
+type Profile = { nodes: ProfileNode[]; samples?: number[]; timeDeltas?: number[] };
+
+/** Top self-time entries of one profile, as "percent  function  file:line" lines. */
+export function topFunctions(profile: Profile, count = 12): string[] {
+  const hits = new Map<string, number>();
+  let total = 0;
+  for (const node of profile.nodes) {
+    const n = node.hitCount ?? 0;
+    if (n === 0) continue;
+    total += n;
+    const { functionName, url, lineNumber } = node.callFrame;
+    const where = url ? `${url.replace(/^file:\/\//, '').replace(process.cwd() + '/', '')}:${lineNumber + 1}` : '';
+    const key = `${functionName || '(anonymous)'}  ${where}`.trim();
+    hits.set(key, (hits.get(key) ?? 0) + n);
+  }
+  return [...hits.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, count)
+    .map(([key, n]) => `${((100 * n) / total).toFixed(1).padStart(5)} %  ${key}`);
+}
+
+/** A summary of every profile in `dir`. */
+export function summarizeProfiles(dir: string): string {
+  const files = readdirSync(dir).filter((file) => file.endsWith('.cpuprofile'));
+  if (files.length === 0) return `No CPU profiles were written in ${dir}.`;
+  return files
+    .map((file) => {
+      const profile = JSON.parse(readFileSync(join(dir, file), 'utf8')) as Profile;
+      return [`CPU profile ${join(dir, file)} (self time, top entries):`, ...topFunctions(profile).map((line) => `  ${line}`)].join('\n');
+    })
+    .join('\n\n');
+}

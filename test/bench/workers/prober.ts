@@ -1,0 +1,145 @@
+// Benchmark worker: drainwatch's probing pipeline (a real Service, no front-ends) or a bare undici loop, measured in place.
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Agent, request } from 'undici';
+import { stringify } from 'yaml';
+import { loadConfigText } from '../../../src/config/load.js';
+import { Service } from '../../../src/main.js';
+import { Metrics } from '../../../src/frontends/metrics.js';
+import type { SchedulerOptions } from '../../../src/core/scheduler.js';
+import { selfUsage, serve } from '../lib/rpc.js';
+import { MsHistogram } from '../lib/stats.js';
+import type { SimNodeInfo } from './sim.js';
+
+export type ProberStartArgs = {
+  mode: 'drainwatch' | 'undici';
+  nodes: SimNodeInfo[];
+  intervalMs: number;
+  timeoutMs: number;
+  concurrency: number;
+};
+
+export type ProberWindow = {
+  probes: number;
+  failures: number;
+  seconds: number;
+  cpuS: number;
+  latenessP50: number;
+  latenessP99: number;
+  latenessMax: number;
+  peakRssBytes: number;
+  rssBytes: number;
+};
+
+const lateness = new MsHistogram();
+let probes = 0;
+let failures = 0;
+let windowStart = { at: 0, cpuS: 0 };
+let stop: () => Promise<void> = async () => undefined;
+
+async function startDrainwatch(args: ProberStartArgs): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'drainwatch-bench-'));
+  const config = {
+    nodes: args.nodes.map((node) => ({ name: node.name, address: node.address, port: node.port, status_url: node.statusUrl })),
+    probe: { interval: `${args.intervalMs}ms`, timeout: `${args.timeoutMs}ms`, concurrency: args.concurrency },
+    http: { listen: '127.0.0.1:0' },
+    haproxy: { agent: null },
+    log: { level: 'silent' },
+  };
+  const loaded = loadConfigText(stringify(config), { baseDir: dir, env: {} }, 'bench prober config');
+  if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
+  const service = await Service.start(loaded, { frontends: [], metrics: new Metrics({ processMetrics: false }) });
+  // The scheduler is private to Service; wrap its hooks (before its first timer fires) so the
+  // exact production wiring is what gets measured, plus our counters.
+  const scheduler = (service as unknown as { scheduler?: { options?: SchedulerOptions } }).scheduler;
+  const options = scheduler?.options;
+  if (!scheduler || !options?.onResult) throw new Error('Service no longer has scheduler.options; update test/bench/workers/prober.ts');
+  const { onStart, onResult } = options;
+  scheduler.options = {
+    ...options,
+    onStart: (node, latenessMs) => {
+      lateness.add(latenessMs);
+      onStart?.(node, latenessMs);
+    },
+    onResult: (node, observation) => {
+      probes += 1;
+      if (observation.outcome === 'failure') failures += 1;
+      onResult(node, observation);
+    },
+  };
+  stop = async () => {
+    await service.close(2000);
+    rmSync(dir, { recursive: true, force: true });
+  };
+}
+
+/** The baseline: one keep-alive GET per node per interval, starts spread evenly, no scheduler, no state. */
+function startUndici(args: ProberStartArgs): void {
+  const agent = new Agent({ connections: 1, pipelining: 1, keepAliveTimeout: 30_000, keepAliveMaxTimeout: 30_000, headersTimeout: args.timeoutMs, bodyTimeout: args.timeoutMs, connect: { timeout: args.timeoutMs } });
+  let running = true;
+  const timers = new Set<NodeJS.Timeout>();
+  const schedule = (url: string, due: number): void => {
+    if (!running) return;
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      void run(url, due);
+    }, Math.max(0, due - Date.now()));
+    timers.add(timer);
+  };
+  const run = async (url: string, due: number): Promise<void> => {
+    const started = Date.now();
+    lateness.add(started - due);
+    try {
+      const response = await request(url, { dispatcher: agent, signal: AbortSignal.timeout(args.timeoutMs), headers: { accept: 'application/json', 'user-agent': 'bench' } });
+      await response.body.dump();
+      if (response.statusCode !== 200 && response.statusCode !== 503) failures += 1;
+    } catch {
+      failures += 1;
+    }
+    probes += 1;
+    schedule(url, Math.max(Date.now(), started + args.intervalMs));
+  };
+  const now = Date.now();
+  args.nodes.forEach((node, i) => schedule(node.statusUrl, now + (i / args.nodes.length) * args.intervalMs));
+  stop = async () => {
+    running = false;
+    for (const timer of timers) clearTimeout(timer);
+    await agent.destroy();
+  };
+}
+
+serve(
+  {
+    async start(args: ProberStartArgs) {
+      if (args.mode === 'drainwatch') await startDrainwatch(args);
+      else startUndici(args);
+      return true;
+    },
+    /** Starts a measurement window: zeroes counters and the lateness histogram. */
+    mark() {
+      lateness.reset();
+      probes = 0;
+      failures = 0;
+      windowStart = { at: performance.now(), cpuS: selfUsage().cpuS };
+      return true;
+    },
+    /** Figures since the last mark. */
+    report(): ProberWindow {
+      const usage = selfUsage();
+      return {
+        probes,
+        failures,
+        seconds: (performance.now() - windowStart.at) / 1000,
+        cpuS: usage.cpuS - windowStart.cpuS,
+        latenessP50: lateness.percentile(50),
+        latenessP99: lateness.percentile(99),
+        latenessMax: lateness.max,
+        peakRssBytes: usage.peakRssBytes,
+        rssBytes: usage.rssBytes,
+      };
+    },
+  },
+  () => stop(),
+);
