@@ -95,7 +95,8 @@ describe.runIf(run)('NGINX in front of the simulator, driven by drainwatch', () 
     writeFileSync(script, `#!/bin/sh\necho reload >> '${reloadLog}'\nexec nginx -p '${dir}' -c '${conf}' -s reload\n`, { mode: 0o755 });
     dw = await startTestService({
       nodes: sim.nodes().map((n) => ({ name: n.name, address: n.address, port: n.port, status_url: n.statusUrl })),
-      probe: { interval: `${PROBE_INTERVAL}ms`, timeout: '150ms', jitter: 0, rise: 1, fall: 1, tls: { ca_file: `${FIXTURES}ca.pem` } },
+      // A generous timeout and fall: a loaded CI machine must not turn healthy nodes down (a 503 counts at once anyway).
+      probe: { interval: `${PROBE_INTERVAL}ms`, timeout: '190ms', jitter: 0, rise: 1, fall: 10, tls: { ca_file: `${FIXTURES}ca.pem` } },
       policy: { weight_smoothing: '0s' },
       nginx: {
         upstreams: [{
@@ -128,11 +129,12 @@ describe.runIf(run)('NGINX in front of the simulator, driven by drainwatch', () 
     if (!stream) throw new Error('no stream landed on px02 in 12 attempts');
     const reloadsBefore = reloads();
 
+    onTestFinished(() => sim.setPhase('px02', 'up'));
     const start = Date.now();
     await sim.setPhase('px02', 'maintenance', 'Software upgrade');
     const hits: number[] = [];
     let clean = 0;
-    while (clean < 30 && Date.now() - start < 10_000) {
+    while (clean < 30 && Date.now() - start < 20_000) {
       const reply = await get(httpsPort, '/');
       expect(reply.status).toBe(200);
       if (reply.node === 'px02') {
@@ -176,7 +178,8 @@ describe.runIf(run)('NGINX in front of the simulator, driven by drainwatch', () 
       Array.from({ length: 8 }, async () => {
         while (sent < 2000) {
           sent += 1;
-          const reply = await get(httpsPort, '/', agent);
+          // A reused keep-alive socket can be closed by NGINX just as a request goes out; retry such a GET once, as browsers do.
+          const reply = await get(httpsPort, '/', agent).catch(() => get(httpsPort, '/', agent));
           counts[reply.node ?? 'none'] = (counts[reply.node ?? 'none'] ?? 0) + 1;
         }
       }),
