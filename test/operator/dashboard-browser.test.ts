@@ -47,22 +47,20 @@ describe.skipIf(!present)('dashboard in headless Chromium', () => {
     page.on('request', (request) => requests.push(request.url()));
 
     await page.goto(`${svc.url}/`);
-    await page.waitForFunction((count) => document.querySelectorAll('tr[data-node]').length === count, sim.nodes().length, { timeout: 10_000 });
+    await page.waitForFunction(`document.querySelectorAll('tr[data-node]').length === ${sim.nodes().length}`, undefined, { timeout: 10_000 });
     const names = await page.$$eval('tr[data-node]', (rows) => rows.map((row) => row.getAttribute('data-node')));
     expect(names).toEqual(sim.nodes().map((node) => node.name));
     for (const name of names) expect(await page.textContent(`tr[data-node="${name}"] .badge`)).toBe('ready');
     await page.waitForSelector('#live[data-status="live"]', { timeout: 5000 });
     // A marker that a reload would wipe out.
-    await page.evaluate(() => {
-      (window as unknown as { stayed: boolean }).stayed = true;
-    });
+    await page.evaluate('window.stayed = true');
 
     const flipped = Date.now();
     await sim.setPhase('px03', 'maintenance', 'Software upgrade in progress');
     await page.waitForSelector('tr[data-node="px03"][data-state="draining"]', { timeout: 3000 });
     const seenAfterMs = Date.now() - flipped;
     expect(seenAfterMs).toBeLessThanOrEqual(3000);
-    expect(await page.evaluate(() => (window as unknown as { stayed?: boolean }).stayed)).toBe(true);
+    expect(await page.evaluate('window.stayed === true')).toBe(true);
     expect(await page.textContent('tr[data-node="px03"] .reason')).toContain('Software upgrade in progress');
     expect(await page.textContent('.chip.draining .n')).toBe('1');
     console.info(`dashboard showed px03 draining ${seenAfterMs} ms after the simulator flipped it`);

@@ -52,7 +52,7 @@ export async function watch(sim: Simulator, options: WatchOptions = {}): Promise
   const svc = await startTestService(
     {
       nodes: nodesOf(sim),
-      probe: { interval: '300ms', timeout: '250ms', max_age: '3s', rise: 1, fall: 2 },
+      probe: { interval: '400ms', timeout: '350ms', max_age: '4s', rise: 1, fall: 3 },
       haproxy: { agent: null },
       ...options.config,
       http: { ...(withToken ? { admin_token_env: 'DW_OPERATOR_TEST_TOKEN' } : {}), ...(options.config?.http as object | undefined) },
