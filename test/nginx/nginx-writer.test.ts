@@ -10,6 +10,8 @@ import { Metrics } from '../../src/frontends/metrics.js';
 import { NginxWriter, runCommand } from '../../src/frontends/nginx-writer.js';
 import type { CommandRunner } from '../../src/frontends/nginx-writer.js';
 import type { NginxUpstreamConfig } from '../../src/config/schema.js';
+import { stringify } from 'yaml';
+import { loadConfigText } from '../../src/config/load.js';
 import { startTestService, waitFor } from '../helpers/service.js';
 
 const POLICY = { min_weight: 1, weight_step: 5, degraded_load: 90, guard_down_fraction: 0.5, guard_min_nodes: 3 };
@@ -198,5 +200,25 @@ describe('GET /nginx/{upstream}.conf', () => {
     expect(await missing.text()).toContain('/nginx/pexip.conf');
     expect((await fetch(`${dw.url}/nginx/pexip`)).status).toBe(404);
     await waitFor(() => existsSync(join(dir, 'up.conf')), 3000);
+  });
+});
+
+describe('config reload', () => {
+  it('adds and removes upstream writers when nginx.upstreams changes', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'drainwatch-nginx-reload-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    const upstream = (name: string) => ({ name, file: join(dir, `${name}.conf`), test_command: ['true'], reload_command: ['true'], settle: '10ms' });
+    const base = {
+      nodes: [{ name: 'px01', address: '127.0.0.1', port: 1, status_url: 'http://127.0.0.1:1/api/client/v2/status' }],
+      http: { listen: '127.0.0.1:0' }, haproxy: { agent: null }, log: { level: 'silent' },
+    };
+    const dw = await startTestService({ ...base, nginx: { upstreams: [upstream('first')] } });
+    onTestFinished(() => dw.close());
+    const next = loadConfigText(stringify({ ...base, nginx: { upstreams: [upstream('second')] } }), { baseDir: dir, env: {} }, 'reloaded');
+    if (!next.ok) throw new Error(next.errors.join('\n'));
+    await dw.service.reload(next);
+    expect((await fetch(`${dw.url}/nginx/first.conf`)).status).toBe(404);
+    expect((await fetch(`${dw.url}/nginx/second.conf`)).status).toBe(200);
+    await waitFor(() => existsSync(join(dir, 'second.conf')), 3000);
   });
 });
