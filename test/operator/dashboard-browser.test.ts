@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { describe, expect, it, onTestFinished } from 'vitest';
+import { waitFor } from '../helpers/service.js';
 import { TOKEN, startSimulator, watch } from './fleet.js';
 import type { BrowserContext } from 'playwright-core';
 
@@ -33,9 +34,13 @@ async function launch(): Promise<BrowserContext> {
 
 describe.skipIf(!present)('dashboard in headless Chromium', () => {
   it('shows every simulated node and turns one draining within 3 s of the simulator flipping it, without a reload', async () => {
-    const sim = await startSimulator(5);
-    sim.setLoad('px01', 37);
-    const svc = await watch(sim);
+    const sim = await startSimulator(5, { management: true });
+    for (const [name, load, calls] of [['px01', 37, 9], ['px02', 62, 21], ['px03', 0, 0], ['px04', 12, 3], ['px05', 48, 14]] as const) {
+      sim.setLoad(name, load);
+      sim.setCalls(name, calls);
+    }
+    const svc = await watch(sim, { config: { management: { url: sim.managementUrl, interval: '1s' } } });
+    await waitFor(async () => ((await (await fetch(`${svc.url}/api/v1/nodes/px02`)).json()) as { load: number | null }).load !== null, 10_000, 50, 'loads from the Management Node');
     const context = await launch();
     const page = await context.newPage();
     const problems: string[] = [];

@@ -26,9 +26,9 @@ export function captureLogger(lines: LogLine[] = [], bindings: Record<string, un
   };
 }
 
-/** Starts (and registers cleanup for) a simulator with `count` nodes, no Management Node. */
-export async function startSimulator(count = 3): Promise<Simulator> {
-  const sim = await Simulator.start({ nodes: count, management: false });
+/** Starts (and registers cleanup for) a simulator with `count` nodes; a Management Node (no auth) only when asked. */
+export async function startSimulator(count = 3, options: { management?: boolean } = {}): Promise<Simulator> {
+  const sim = await Simulator.start({ nodes: count, management: options.management ? {} : false });
   onTestFinished(() => sim.destroy());
   return sim;
 }
