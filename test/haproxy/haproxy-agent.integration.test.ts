@@ -12,8 +12,8 @@ describe('HAProxy agent mode (haproxy/haproxy.cfg)', () => {
     // Until the Management Node poller feeds load, the test records it as the poller would.
     rig.setLoad('px01', 35);
     rig.setLoad('px02', 0);
-    await rig.waitServer('px01', (stat, state) => stat.status === 'UP' && state.srv_uweight === '65', 3 * AGENT_INTER_MS, 'weight 65');
-    await rig.waitServer('px02', (_stat, state) => state.srv_uweight === '100', 3 * AGENT_INTER_MS, 'weight 100');
+    await rig.waitServer('px01', (stat, state) => stat.status === 'UP' && state.srv_uweight === '65', 10_000, 'weight 65');
+    await rig.waitServer('px02', (_stat, state) => state.srv_uweight === '100', 10_000, 'weight 100');
 
     await rig.sim.setPhase('px02', 'maintenance', 'Software upgrade');
     const drainMs = await rig.waitServer('px02', (stat) => (stat.status ?? '').startsWith('DRAIN'), DRAIN_BOUND_MS + 2000, 'DRAIN');
@@ -58,7 +58,7 @@ describe('HAProxy agent mode (haproxy/haproxy.cfg)', () => {
   it('leaves a server drainwatch does not know alone, keeps the last state while drainwatch is down, and corrects it within one agent-inter after a restart', async () => {
     const rig = await startRig({ ghost: true });
     rig.setLoad('px01', 50);
-    await rig.waitServer('px01', (_stat, state) => state.srv_uweight === '50', 3 * AGENT_INTER_MS, 'weight 50');
+    await rig.waitServer('px01', (_stat, state) => state.srv_uweight === '50', 10_000, 'weight 50');
     await rig.sim.setPhase('px02', 'maintenance', 'Upgrade');
     await rig.waitServer('px02', (stat) => stat.status === 'DRAIN (agent)', DRAIN_BOUND_MS + 2000, 'DRAIN');
 

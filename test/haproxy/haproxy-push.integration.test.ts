@@ -15,7 +15,7 @@ describe('HAProxy push mode (runtime API)', () => {
     // The push-mode backend has no agent check at all.
     expect(stats.get('px01')?.agent_status).toBe('');
     rig.setLoad('px01', 20);
-    await rig.waitServer('px01', (stat, state) => stat.status === 'UP' && state.srv_uweight === '80', 2000, 'weight 80');
+    await rig.waitServer('px01', (stat, state) => stat.status === 'UP' && state.srv_uweight === '80', 10_000, 'weight 80');
 
     await rig.sim.setPhase('px03', 'maintenance', 'Upgrade');
     const drainMs = await rig.waitServer('px03', (stat) => stat.status === 'DRAIN', PUSH_BOUND_MS + 2000, 'DRAIN');
