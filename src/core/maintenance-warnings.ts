@@ -25,7 +25,8 @@ export type MaintenanceWarningsOptions = {
  *
  * - spacing: a node enters maintenance (its `maintenance` flag turns on, from the node's 503 or the
  *   Management Node) less than `maintenance_spacing` after another node did. Nodes already in
- *   maintenance when drainwatch first sees them do not count as entering.
+ *   maintenance when drainwatch first sees them do not count as entering, nor does a node that was
+ *   down or unknown in between (a node rebooting during an upgrade comes back in maintenance).
  * - capacity: the nodes still `ready` hold less than `min_ready_capacity` of the fleet's capacity
  *   (each node's max_media_tokens when every node's is known, else one unit per node). Fired once per
  *   crossing below the threshold, not on every snapshot.
@@ -47,7 +48,8 @@ export class MaintenanceWarnings {
     const present = new Set<string>();
     for (const node of snapshot.nodes) {
       present.add(node.name);
-      const observed = node.probe !== null || node.observedAt !== null;
+      // A down or stale node's maintenance flag says nothing (a rebooting node is not "leaving" maintenance).
+      const observed = (node.probe !== null || node.observedAt !== null) && node.state !== 'down' && node.state !== 'unknown';
       if (!observed) continue;
       const before = this.maintenance.get(node.name);
       this.maintenance.set(node.name, node.maintenance);

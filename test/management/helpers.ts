@@ -59,7 +59,8 @@ export async function startServiceAgainst(sim: Simulator, options: ServiceAgains
   const test = await startTestService(
     {
       nodes: statics,
-      probe: { interval: '150ms', timeout: '120ms', max_age: '3s', rise: 1, fall: 2, jitter: 0 },
+      // fall 3: a probe timing out on a loaded CI machine must not flap a node.
+      probe: { interval: '150ms', timeout: '120ms', max_age: '3s', rise: 1, fall: 3, jitter: 0 },
       management: {
         ...simulatorManagementConfig({
           url: sim.managementUrl as string,

@@ -54,6 +54,17 @@ describe('MaintenanceWarnings', () => {
     expect(spacing()).toHaveLength(0);
   });
 
+  it('does not count a node coming back in maintenance after being down', () => {
+    const { subject, spacing } = watcher();
+    subject.observe(snapshot(0, FLEET, []));
+    subject.observe(snapshot(1_000, FLEET, ['px01']));
+    const down = snapshot(2_000, FLEET, []);
+    (down.nodes as NodeVerdict[])[0] = verdict('px01', 'down', false);
+    subject.observe(down);
+    subject.observe(snapshot(3_000, FLEET, ['px01']));
+    expect(spacing()).toHaveLength(0);
+  });
+
   it('does not count nodes already in maintenance when first seen', () => {
     const { subject, spacing } = watcher();
     subject.observe(snapshot(0, FLEET, ['px01', 'px02']));
@@ -88,14 +99,14 @@ describe('maintenance warnings against the simulator', () => {
   it('fires the spacing warning when two nodes enter maintenance closer than maintenance_spacing', async () => {
     const sim = await startFleet({ nodes: 4 });
     const logger = recordingLogger();
-    const { service, url } = await startServiceAgainst(sim, { logger, policy: { maintenance_spacing: '5s', min_ready_capacity: 0 } });
-    await waitFor(async () => (await nodeJson(url, 'px04'))?.state === 'ready', 5000, 25, 'fleet ready');
+    const { service, url } = await startServiceAgainst(sim, { logger, policy: { maintenance_spacing: '30s', min_ready_capacity: 0 } });
+    await waitFor(async () => (await nodeJson(url, 'px04'))?.state === 'ready', 15000, 25, 'fleet ready');
     await sim.setPhase('px01', 'maintenance');
-    await waitFor(async () => (await nodeJson(url, 'px01'))?.state === 'draining', 5000, 25, 'px01 draining');
+    await waitFor(async () => (await nodeJson(url, 'px01'))?.state === 'draining', 15000, 25, 'px01 draining');
     await new Promise((resolve) => setTimeout(resolve, 500));
     await sim.setPhase('px02', 'maintenance');
-    await waitFor(async () => (await nodeJson(url, 'px02'))?.state === 'draining', 5000, 25, 'px02 draining');
-    await waitFor(async () => (await counterValue(service.metrics.managementWarnings, { kind: 'spacing' })) === 1, 2000, 25, 'spacing metric');
+    await waitFor(async () => (await nodeJson(url, 'px02'))?.state === 'draining', 15000, 25, 'px02 draining');
+    await waitFor(async () => (await counterValue(service.metrics.managementWarnings, { kind: 'spacing' })) === 1, 10000, 25, 'spacing metric');
     const warning = logger.entries.find((entry) => entry.level === 'warn' && entry.fields.kind === 'spacing');
     expect(warning?.fields).toMatchObject({ node: 'px02', previous: 'px01' });
     expect(warning?.message).toContain('one node at a time');
@@ -104,13 +115,13 @@ describe('maintenance warnings against the simulator', () => {
   it('stays quiet when the nodes are spaced beyond the setting, and warns when ready capacity gets low', async () => {
     const sim = await startFleet({ nodes: 3 });
     const { service, url } = await startServiceAgainst(sim, { policy: { maintenance_spacing: '300ms', min_ready_capacity: 0.5 } });
-    await waitFor(async () => (await nodeJson(url, 'px03'))?.state === 'ready', 5000, 25, 'fleet ready');
+    await waitFor(async () => (await nodeJson(url, 'px03'))?.state === 'ready', 15000, 25, 'fleet ready');
     await sim.setPhase('px01', 'maintenance');
-    await waitFor(async () => (await nodeJson(url, 'px01'))?.state === 'draining', 5000, 25, 'px01 draining');
+    await waitFor(async () => (await nodeJson(url, 'px01'))?.state === 'draining', 15000, 25, 'px01 draining');
     await new Promise((resolve) => setTimeout(resolve, 800));
     await sim.setPhase('px02', 'maintenance');
-    await waitFor(async () => (await nodeJson(url, 'px02'))?.state === 'draining', 5000, 25, 'px02 draining');
-    await waitFor(async () => (await counterValue(service.metrics.managementWarnings, { kind: 'capacity' })) === 1, 2000, 25, 'capacity metric');
+    await waitFor(async () => (await nodeJson(url, 'px02'))?.state === 'draining', 15000, 25, 'px02 draining');
+    await waitFor(async () => (await counterValue(service.metrics.managementWarnings, { kind: 'capacity' })) === 1, 10000, 25, 'capacity metric');
     expect(await counterValue(service.metrics.managementWarnings, { kind: 'spacing' })).toBe(0);
   });
 });
