@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { Simulator } from './fleet.js';
 import type { Addressing, SimulatorOptions } from './fleet.js';
 import { startScenario } from './scenario.js';
-import type { ScenarioEvent } from './scenario.js';
+import type { Scenario, ScenarioEvent } from './scenario.js';
 
 const HELP = `drainwatch-sim: a simulated Pexip Infinity fleet on loopback
 
@@ -113,8 +113,29 @@ async function main(): Promise<void> {
     process.stdout.write(HELP);
     return;
   }
+  // Handlers go in first: a signal during a big start must still end the process cleanly.
+  let sim: Simulator | undefined;
+  let scenario: Scenario | undefined;
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals): void => {
+    if (stopping || sim === undefined) {
+      // A second signal (or one before the fleet is up) means "now"; the OS frees the sockets.
+      sim?.destroy();
+      process.exit(stopping ? 130 : 0);
+    }
+    stopping = true;
+    process.stdout.write(`\n${signal}: stopping\n`);
+    scenario?.stop();
+    sim.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+
   const started = performance.now();
-  const sim = await Simulator.start(parsed.options);
+  sim = await Simulator.start(parsed.options);
   const nodes = sim.nodes();
   const out = (line: string): boolean => process.stdout.write(`${line}\n`);
   out(`drainwatch-sim: ${nodes.length} Conferencing Node(s) over ${sim.scheme.toUpperCase()} (${sim.addressing} addressing) in ${Math.round(performance.now() - started)} ms`);
@@ -129,29 +150,11 @@ async function main(): Promise<void> {
   out(`Management Node: ${sim.managementUrl ?? 'disabled'}/api/admin/status/v1/worker_vm/`);
   out(`Control API:     ${sim.controlUrl ?? 'disabled'}/nodes`);
 
-  const scenario = parsed.scenario ? startScenario(sim) : undefined;
+  scenario = parsed.scenario ? startScenario(sim) : undefined;
   scenario?.on('event', (event: ScenarioEvent) => {
     out(`[${stamp(event.at)}] ${event.type === 'error' ? 'warning: ' : ''}${event.message}`);
   });
   if (scenario) out('Scenario: loads drift; a rolling upgrade starts in 10 s and takes one node at a time.');
-
-  let stopping = false;
-  const stop = (signal: NodeJS.Signals): void => {
-    if (stopping) {
-      // A second signal means "now": do not wait for graceful close.
-      sim.destroy();
-      process.exit(130);
-    }
-    stopping = true;
-    out(`\n${signal}: stopping`);
-    scenario?.stop();
-    sim.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
 }
 
 main().catch((error: unknown) => {

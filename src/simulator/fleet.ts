@@ -224,6 +224,11 @@ export class Simulator {
       // Accept errors (EMFILE, ...) are transient for a test fleet; the listener keeps going.
     });
     node.port = (listener.address() as AddressInfo).port;
+    if (this.#closed) {
+      // destroy() ran while this bind was in flight: a late listener would keep the process alive.
+      listener.close();
+      return;
+    }
     node.listener = listener;
   }
 

@@ -2,6 +2,7 @@
 
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { SimulatorError } from './errors.js';
 
 export type TestTls = {
   /** PEM private key of the server certificate. */
@@ -33,11 +34,20 @@ export function testTlsPath(file: 'ca.pem' | 'ca-key.pem' | 'server.pem' | 'serv
  * // verify with `ca`, servername 'node.sim.test' for non-127.0.0.1 addresses
  */
 export function testTls(): TestTls {
-  cached ??= {
-    key: readFileSync(testTlsPath('server-key.pem'), 'utf8'),
-    cert: readFileSync(testTlsPath('server.pem'), 'utf8'),
-    ca: readFileSync(testTlsPath('ca.pem'), 'utf8'),
-    otherCa: readFileSync(testTlsPath('other-ca.pem'), 'utf8'),
-  };
+  try {
+    cached ??= {
+      key: readFileSync(testTlsPath('server-key.pem'), 'utf8'),
+      cert: readFileSync(testTlsPath('server.pem'), 'utf8'),
+      ca: readFileSync(testTlsPath('ca.pem'), 'utf8'),
+      otherCa: readFileSync(testTlsPath('other-ca.pem'), 'utf8'),
+    };
+  } catch (error) {
+    // The fixtures live in the source tree, not in the published package.
+    throw new SimulatorError(
+      'SIM_BAD_INPUT',
+      `the test TLS material is missing (${fileURLToPath(FIXTURES)}); run from a source checkout or pass { key, cert }.`,
+      { cause: error },
+    );
+  }
   return cached;
 }
