@@ -2,7 +2,7 @@
 
 import { request } from 'node:http';
 import { connect } from 'node:net';
-import { describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import { HUGE_BODY_BYTES, Simulator, testTls } from '../../src/simulator/index.js';
 import { failure, get, startSim, statusUrl } from './helpers.js';
 
@@ -57,8 +57,8 @@ describe('phases', () => {
   it('drops open connections when a node reboots', async () => {
     const sim = await startSim({ nodes: 1 });
     const node = sim.node('px01');
-    const pending = get(`http://127.0.0.1:${node?.port}/stream?seconds=30&interval_ms=50`, { timeoutMs: 5000 });
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    const pending = get(`http://127.0.0.1:${node?.port}/stream?seconds=30&interval_ms=50`, { timeoutMs: 20_000 });
+    await vi.waitFor(() => expect(sim.otherRequests('px01')).toBe(1), { timeout: 10_000 });
     await sim.setPhase('px01', 'rebooting');
     await expect(pending).rejects.toMatchObject({ code: expect.stringMatching(/ECONNRESET|ERR_STREAM_PREMATURE_CLOSE/) });
   });
@@ -144,6 +144,7 @@ describe('faults', () => {
     sim.setFaults('px01', { trickle: true });
     let seen = 0;
     let status = 0;
+    const started = Date.now();
     const error = await new Promise<{ name?: string }>((resolve) => {
       const req = request(url, { agent: false, signal: AbortSignal.timeout(1300) }, (res) => {
         status = res.statusCode ?? 0;
@@ -156,7 +157,8 @@ describe('faults', () => {
     expect(status).toBe(200);
     expect(error.name).toBe('AbortError');
     expect(seen).toBeGreaterThanOrEqual(1);
-    expect(seen).toBeLessThanOrEqual(4);
+    // One byte per 500 ms: never a burst, however late the abort fires on a busy machine.
+    expect(seen).toBeLessThanOrEqual(Math.ceil((Date.now() - started) / 500) + 1);
   });
 
   it('rejects invalid faults with a clear message', async () => {
@@ -204,9 +206,11 @@ describe('addressing', () => {
     expect(nodes[254]?.address).toBe('127.1.1.1');
 
     await sim.setPhase('px150', 'maintenance');
-    for (let i = 0; i < nodes.length; i += 50) {
-      const batch = nodes.slice(i, i + 50);
-      const results = await Promise.all(batch.map((n) => get(n.statusUrl, { ca: tls.ca, servername: 'node.sim.test', headers: { host: 'wrong.example' } })));
+    // Every node on its own address, each a fresh TLS handshake: modest batches, generous deadlines.
+    const options = { ca: tls.ca, servername: 'node.sim.test', headers: { host: 'wrong.example' }, timeoutMs: 20_000 };
+    for (let i = 0; i < nodes.length; i += 20) {
+      const batch = nodes.slice(i, i + 20);
+      const results = await Promise.all(batch.map((n) => get(n.statusUrl, options)));
       results.forEach((res, j) => {
         const node = batch[j];
         expect(res.headers['x-sim-node']).toBe(node?.name);
@@ -247,16 +251,15 @@ describe('lifecycle', () => {
   });
 
   it('closes gracefully even with hanging and trickling requests, and close and destroy are idempotent', async () => {
-    const sim = await Simulator.start({ nodes: 2, control: true });
+    // A grace longer than the test timeout: close() only finishes if stuck responses are cut at once.
+    const sim = await Simulator.start({ nodes: 2, control: true, closeGraceMs: 60_000 });
     onTestFinished(() => sim.destroy());
     sim.setFaults('px01', { hang: true });
     sim.setFaults('px02', { trickle: true });
-    const hanging = failure(statusUrl(sim, 'px01'), { timeoutMs: 5000 });
-    const trickling = failure(statusUrl(sim, 'px02'), { timeoutMs: 5000 });
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    const started = Date.now();
+    const hanging = failure(statusUrl(sim, 'px01'), { timeoutMs: 20_000 });
+    const trickling = failure(statusUrl(sim, 'px02'), { timeoutMs: 20_000 });
+    await vi.waitFor(() => expect(sim.probeRequests('px01') + sim.probeRequests('px02')).toBe(2), { timeout: 10_000 });
     await Promise.all([sim.close(), sim.close()]);
-    expect(Date.now() - started).toBeLessThan(900);
     sim.destroy();
     await sim.close();
     expect((await hanging).code).toMatch(/ECONNRESET|ERR_STREAM_PREMATURE_CLOSE/);

@@ -8,7 +8,7 @@ import { Simulator } from '../../src/simulator/index.js';
 import type { SimulatorOptions } from '../../src/simulator/index.js';
 
 export type GetOptions = {
-  /** Deadline for the whole exchange, body included (default 2000 ms). */
+  /** Deadline for the whole exchange, body included (default 5000 ms: CI machines get busy). */
   timeoutMs?: number;
   ca?: string;
   servername?: string;
@@ -29,7 +29,7 @@ export function get(url: string, options: GetOptions = {}): Promise<GetResult> {
       {
         method: options.method ?? 'GET',
         agent: false,
-        signal: AbortSignal.timeout(options.timeoutMs ?? 2000),
+        signal: AbortSignal.timeout(options.timeoutMs ?? 5000),
         headers: options.headers,
         ...(options.ca !== undefined ? { ca: options.ca } : {}),
         ...(options.servername !== undefined ? { servername: options.servername } : {}),

@@ -1,6 +1,6 @@
 // Demo scenario: a rolling upgrade takes one node through maintenance, reboot and boot, and loads drift.
 
-import { describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import { startScenario } from '../../src/simulator/index.js';
 import type { ScenarioEvent } from '../../src/simulator/index.js';
 import { failure, get, startSim, statusUrl } from './helpers.js';
@@ -10,10 +10,11 @@ describe('scenario', () => {
     const sim = await startSim({ nodes: 3 });
     const scenario = startScenario(sim, {
       tickMs: 20,
+      // Phases long enough for the checks below to land inside them on a busy machine.
       upgradeAfterMs: 50,
-      maintenanceMs: 300,
-      rebootMs: 150,
-      bootMs: 150,
+      maintenanceMs: 1000,
+      rebootMs: 800,
+      bootMs: 200,
       pauseMs: 60_000,
       random: () => 0.5,
     });
@@ -22,7 +23,7 @@ describe('scenario', () => {
     const events: ScenarioEvent[] = [];
     const checks: Promise<unknown>[] = [];
     const done = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`timed out; events: ${events.map((e) => e.message).join(' | ')}`)), 5000);
+      const timer = setTimeout(() => reject(new Error(`timed out; events: ${events.map((e) => e.message).join(' | ')}`)), 20_000);
       scenario.on('event', (event) => {
         events.push(event);
         if (event.type !== 'phase') return;
@@ -60,8 +61,7 @@ describe('scenario', () => {
     const sim = await startSim({ nodes: 2 });
     const scenario = startScenario(sim, { tickMs: 10, upgradeAfterMs: 30, maintenanceMs: 1000 });
     onTestFinished(() => scenario.stop());
-    await new Promise((resolve) => setTimeout(resolve, 80));
-    expect(sim.node('px01')?.phase).toBe('maintenance');
+    await vi.waitFor(() => expect(sim.node('px01')?.phase).toBe('maintenance'), { timeout: 10_000 });
     scenario.stop();
     const loads = sim.nodes().map((n) => n.load);
     await new Promise((resolve) => setTimeout(resolve, 60));
