@@ -129,7 +129,9 @@ describe('an override seen by every load balancer', () => {
     expect(brief.json).toMatchObject({ node: { state: 'draining', override: { state: 'drain', reason: 'brief' } } });
     const expired = await waitFor(async () => {
       const got = await outputs(second.svc, second.agentPort, sim, 'px02');
-      return got.verdict === 'ready' && got.nginx.includes('weight=') ? got : null;
+      // The outputs are read one after another, so wait until every one of them has moved on.
+      const moved = got.verdict === 'ready' && got.nginx.includes('weight=') && got.eds === 'HEALTHY' && got.health === 200 && got.agent.startsWith('up ready');
+      return moved ? got : null;
     }, 15_000, 100, 'the override to expire everywhere') as Outputs;
     expect(expired).toMatchObject({ agent: 'up ready 100%\n', health: 200, immediateFail: null, eds: 'HEALTHY' });
     expect((await nodeState(second.svc.url, 'px02')).override).toBeNull();
