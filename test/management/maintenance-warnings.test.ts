@@ -106,7 +106,7 @@ describe('maintenance warnings against the simulator', () => {
     await new Promise((resolve) => setTimeout(resolve, 500));
     await sim.setPhase('px02', 'maintenance');
     await waitFor(async () => (await nodeJson(url, 'px02'))?.state === 'draining', 15000, 25, 'px02 draining');
-    await waitFor(async () => (await counterValue(service.metrics.managementWarnings, { kind: 'spacing' })) === 1, 10000, 25, 'spacing metric');
+    await waitFor(async () => (await counterValue(service.metrics.managementWarnings, { kind: 'spacing' })) >= 1, 10000, 25, 'spacing metric');
     const warning = logger.entries.find((entry) => entry.level === 'warn' && entry.fields.kind === 'spacing');
     expect(warning?.fields).toMatchObject({ node: 'px02', previous: 'px01' });
     expect(warning?.message).toContain('one node at a time');
@@ -121,7 +121,7 @@ describe('maintenance warnings against the simulator', () => {
     await new Promise((resolve) => setTimeout(resolve, 800));
     await sim.setPhase('px02', 'maintenance');
     await waitFor(async () => (await nodeJson(url, 'px02'))?.state === 'draining', 15000, 25, 'px02 draining');
-    await waitFor(async () => (await counterValue(service.metrics.managementWarnings, { kind: 'capacity' })) === 1, 10000, 25, 'capacity metric');
+    await waitFor(async () => (await counterValue(service.metrics.managementWarnings, { kind: 'capacity' })) >= 1, 10000, 25, 'capacity metric');
     expect(await counterValue(service.metrics.managementWarnings, { kind: 'spacing' })).toBe(0);
   });
 });

@@ -12,7 +12,7 @@ describe('reloading the management section', () => {
     const sim = await startFleet({ nodes: 2 });
     sim.setLoad('px01', 40);
     const { service, url } = await startServiceAgainst(sim, { discover: true, statics: [], password: 'wrong' });
-    await waitFor(() => service.managementStatus()?.lastError?.code === 'DW_MANAGEMENT_AUTH', 5000, 10, 'auth failure');
+    await waitFor(() => service.managementStatus()?.lastError?.code === 'DW_MANAGEMENT_AUTH', 15000, 10, 'auth failure');
     expect(await nodeNames(url)).toEqual([]);
 
     const base = {
@@ -26,7 +26,7 @@ describe('reloading the management section', () => {
     const fixed = loadConfigText(stringify(base), { env: { [PASSWORD_ENV]: PASSWORD } });
     if (!fixed.ok) throw new Error(fixed.errors.join('\n'));
     await service.reload(fixed);
-    await waitFor(async () => (await nodeJson(url, 'px01'))?.load === 40, 5000, 25, 'discovered after reload');
+    await waitFor(async () => (await nodeJson(url, 'px01'))?.load === 40, 15000, 25, 'discovered after reload');
     expect(await nodeNames(url)).toEqual(['px01', 'px02']);
 
     const px02 = sim.node('px02');
