@@ -25,14 +25,42 @@ export function topFunctions(profile: Profile, count = 12): string[] {
     .map(([key, n]) => `${((100 * n) / total).toFixed(1).padStart(5)} %  ${key}`);
 }
 
-/** A summary of every profile in `dir`. */
+/** Self time grouped by where the code lives: a src/ file, an npm package, node internals, or V8 (GC, idle). */
+export function topOrigins(profile: Profile, count = 8): string[] {
+  const hits = new Map<string, number>();
+  let total = 0;
+  for (const node of profile.nodes) {
+    const n = node.hitCount ?? 0;
+    if (n === 0) continue;
+    total += n;
+    const url = node.callFrame.url.replace(/^file:\/\//, '');
+    const origin = !url
+      ? node.callFrame.functionName.startsWith('(') ? node.callFrame.functionName : '(native)'
+      : url.startsWith('node:')
+        ? 'node internals'
+        : /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url)?.[1] ?? url.replace(`${process.cwd()}/`, '');
+    hits.set(origin, (hits.get(origin) ?? 0) + n);
+  }
+  return [...hits.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, count)
+    .map(([key, n]) => `${((100 * n) / total).toFixed(1).padStart(5)} %  ${key}`);
+}
+
+/** A summary of every main-thread profile under `dir` (one sub-directory per worker). */
 export function summarizeProfiles(dir: string): string {
-  const files = readdirSync(dir).filter((file) => file.endsWith('.cpuprofile'));
+  const files = readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((file) => /\.\d+\.0\.\d+\.cpuprofile$/.test(file));
   if (files.length === 0) return `No CPU profiles were written in ${dir}.`;
   return files
     .map((file) => {
       const profile = JSON.parse(readFileSync(join(dir, file), 'utf8')) as Profile;
-      return [`CPU profile ${join(dir, file)} (self time, top entries):`, ...topFunctions(profile).map((line) => `  ${line}`)].join('\n');
+      return [
+        `CPU profile ${join(dir, file)}`,
+        '  self time, top functions:',
+        ...topFunctions(profile).map((line) => `    ${line}`),
+        '  self time by origin:',
+        ...topOrigins(profile).map((line) => `    ${line}`),
+      ].join('\n');
     })
     .join('\n\n');
 }

@@ -73,8 +73,11 @@ export async function startWorker(name: string, options: WorkerOptions = {}): Pr
   const file = `${WORKERS_DIR}${name}.ts`;
   const execArgv = [...process.execArgv];
   if (options.profile && profiling.dir) {
-    mkdirSync(profiling.dir, { recursive: true });
-    execArgv.push('--cpu-prof', `--cpu-prof-dir=${profiling.dir}`, `--cpu-prof-name=${label}-${Date.now()}.cpuprofile`);
+    // One directory per worker: Node names each thread's profile CPU.<date>.<time>.<pid>.<tid>.<seq>;
+    // tsx's loader runs in a second thread, so the main thread is the one with tid 0.
+    const dir = `${profiling.dir}/${label}-${Date.now()}`;
+    mkdirSync(dir, { recursive: true });
+    execArgv.push('--cpu-prof', `--cpu-prof-dir=${dir}`);
   }
   const pin = options.core !== undefined && hasTaskset() && options.core < (await import('node:os')).availableParallelism();
   const command = pin ? 'taskset' : process.execPath;

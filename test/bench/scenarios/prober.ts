@@ -42,6 +42,11 @@ async function measure(context: BenchContext, mode: 'drainwatch' | 'undici', nod
   }
 }
 
+const reasons = (w: ProberWindow): string => {
+  const entries = Object.entries(w.failureReasons);
+  return entries.length === 0 ? '' : ` (${entries.map(([reason, n]) => `${n} ${reason}`).join('; ')})`;
+};
+
 function scenario(count: number): Scenario {
   const label = count >= 1000 ? `${count / 1000}k` : String(count);
   return {
@@ -52,6 +57,10 @@ function scenario(count: number): Scenario {
       const windowMs = context.short ? 5000 : 30_000;
       const warmupMs = context.short ? (count > 2000 ? 4000 : 2000) : count > 2000 ? 8000 : 4000;
       const { nodes } = await startFleet(context, count);
+      // Whoever runs first would otherwise meet a cold simulator (unoptimised code, no connections
+      // ever accepted) and pay for it with timeouts: warm it with a throwaway bare loop first.
+      context.log(`  warming the simulator up for ${warmupMs / 1000} s`);
+      await measure(context, 'undici', nodes, warmupMs, 0);
       context.log(`  ${nodes.length} simulated nodes up; measuring drainwatch for ${windowMs / 1000} s after ${warmupMs / 1000} s warm-up`);
       const dw = await measure(context, 'drainwatch', nodes, warmupMs, windowMs);
       context.log(`  measuring the bare undici loop`);
@@ -93,7 +102,7 @@ function scenario(count: number): Scenario {
       }
       const notes = [
         `${scenarioName}: each prober ran alone in its own process pinned to core ${context.measuredCore}; the simulator (${Math.ceil(count / NODES_PER_SIM)} process(es), plain HTTP keep-alive, 127.x addresses) on core ${context.loadCore}. Window ${windowMs / 1000} s after a ${warmupMs / 1000} s warm-up (the first sweep, when every node is due at once, is excluded).`,
-        `${scenarioName}: drainwatch = a real Service (prober, scheduler with jitter 0.1 and concurrency ${CONCURRENCY}, state core, metrics), no front-ends; baseline = one undici keep-alive GET per node per second with starts spread evenly, no state. Failures: drainwatch ${dw.failures}, baseline ${base.failures}. p50 lateness ${fmt(dw.latenessP50)} ms vs ${fmt(base.latenessP50)} ms, max ${fmt(dw.latenessMax)} ms vs ${fmt(base.latenessMax)} ms.`,
+        `${scenarioName}: drainwatch = a real Service (prober, scheduler with jitter 0.1 and concurrency ${CONCURRENCY}, state core, metrics), no front-ends; baseline = one undici keep-alive GET per node per second with starts spread evenly, no state. Failures: drainwatch ${dw.failures}${reasons(dw)}, baseline ${base.failures}${reasons(base)}. p50 lateness ${fmt(dw.latenessP50)} ms vs ${fmt(base.latenessP50)} ms, max ${fmt(dw.latenessMax)} ms vs ${fmt(base.latenessMax)} ms.`,
       ];
       return { rows, notes };
     },

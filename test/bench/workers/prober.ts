@@ -31,11 +31,14 @@ export type ProberWindow = {
   latenessMax: number;
   peakRssBytes: number;
   rssBytes: number;
+  /** The most frequent failure reasons in the window, with counts. */
+  failureReasons: Record<string, number>;
 };
 
 const lateness = new MsHistogram();
 let probes = 0;
 let failures = 0;
+const failureReasons = new Map<string, number>();
 let windowStart = { at: 0, cpuS: 0 };
 let stop: () => Promise<void> = async () => undefined;
 
@@ -65,7 +68,11 @@ async function startDrainwatch(args: ProberStartArgs): Promise<void> {
     },
     onResult: (node, observation) => {
       probes += 1;
-      if (observation.outcome === 'failure') failures += 1;
+      if (observation.outcome === 'failure') {
+        failures += 1;
+        const key = `${observation.reason}: ${observation.detail.slice(0, 60)}`;
+        failureReasons.set(key, (failureReasons.get(key) ?? 0) + 1);
+      }
       onResult(node, observation);
     },
   };
@@ -95,8 +102,10 @@ function startUndici(args: ProberStartArgs): void {
       const response = await request(url, { dispatcher: agent, signal: AbortSignal.timeout(args.timeoutMs), headers: { accept: 'application/json', 'user-agent': 'bench' } });
       await response.body.dump();
       if (response.statusCode !== 200 && response.statusCode !== 503) failures += 1;
-    } catch {
+    } catch (error) {
       failures += 1;
+      const key = (error as Error).name === 'TimeoutError' ? `timeout (${args.timeoutMs} ms)` : String((error as { code?: string }).code ?? (error as Error).name);
+      failureReasons.set(key, (failureReasons.get(key) ?? 0) + 1);
     }
     probes += 1;
     schedule(url, Math.max(Date.now(), started + args.intervalMs));
@@ -122,6 +131,7 @@ serve(
       lateness.reset();
       probes = 0;
       failures = 0;
+      failureReasons.clear();
       windowStart = { at: performance.now(), cpuS: selfUsage().cpuS };
       return true;
     },
@@ -138,6 +148,7 @@ serve(
         latenessMax: lateness.max,
         peakRssBytes: usage.peakRssBytes,
         rssBytes: usage.rssBytes,
+        failureReasons: Object.fromEntries([...failureReasons.entries()].sort((a, b) => b[1] - a[1]).slice(0, 4)),
       };
     },
   },
