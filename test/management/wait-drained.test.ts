@@ -45,8 +45,8 @@ describe('drainwatch wait-drained', () => {
     await sim.setPhase('px02', 'maintenance');
     await waitFor(async () => (await nodeJson(url, 'px02'))?.calls === 2, 15000, 25, 'calls seen');
     const { out, io } = captureIo();
-    expect(await run(['px02', '--url', url, '--interval', '50ms', '--timeout', '400ms'], io)).toBe(1);
-    expect(out.stderr).toContain('timed out after 400ms: px02 is draining with 2 call(s) left');
+    expect(await run(['px02', '--url', url, '--interval', '50ms', '--timeout', '2s'], io)).toBe(1);
+    expect(out.stderr).toContain('timed out after 2s: px02 is draining with 2 call(s) left');
     expect(out.stdout).toBe('');
   });
 
@@ -55,7 +55,7 @@ describe('drainwatch wait-drained', () => {
     const { url } = await startServiceAgainst(sim);
     await waitFor(async () => (await nodeJson(url, 'px03'))?.state === 'ready', 15000, 25, 'px03 ready');
     const { out, io } = captureIo();
-    expect(await run(['px03', '--url', url, '--interval', '50ms', '--timeout', '200ms'], io)).toBe(1);
+    expect(await run(['px03', '--url', url, '--interval', '50ms', '--timeout', '1500ms'], io)).toBe(1);
     expect(out.stderr).toContain('px03 is ready, not draining (put it into maintenance first)');
   });
 
