@@ -6,17 +6,24 @@ import { createLogger } from './log.js';
 import { Service } from './main.js';
 import { installSignals } from './signals.js';
 import { Simulator, startScenario } from './simulator/index.js';
+import { simulatorManagementConfig } from './core/management.js';
 import type { Simulator as SimulatorType } from './simulator/index.js';
 
 export type DemoOptions = { nodes?: number; httpListen?: string; agentListen?: string; out?: NodeJS.WritableStream };
 
 const time = () => new Date().toISOString().slice(11, 19);
 
-/** The config the demo runs with: the simulator's nodes, probed every second. */
+/**
+ * The config the demo runs with: nodes discovered from the simulated Management Node (which
+ * also supplies load, calls and maintenance reasons), each probed every second.
+ */
 export function demoConfig(sim: SimulatorType, options: DemoOptions = {}): Record<string, unknown> {
   return {
-    nodes: sim.nodes().map((node) => ({ name: node.name, address: node.address, port: node.port, status_url: node.statusUrl })),
+    nodes: [],
+    management: simulatorManagementConfig({ url: sim.managementUrl as string, scheme: sim.scheme, interval: '2s' }),
     probe: { interval: '1s', timeout: '800ms', rise: 2, fall: 2, max_age: '5s' },
+    // The scenario upgrades a node about every 30 s; real fleets should keep the 2 minute default.
+    policy: { maintenance_spacing: '20s', weight_smoothing: '10s' },
     http: { listen: options.httpListen ?? '127.0.0.1:9555' },
     haproxy: { agent: { listen: options.agentListen ?? '127.0.0.1:5555' } },
     log: { level: 'warn' },

@@ -258,7 +258,7 @@ export class StateCore implements SnapshotSource {
     return deriveVerdict({
       tracker: record.tracker,
       management: record.management,
-      override: this.overrides.get(record.spec.name) ?? null,
+      override: this.activeOverride(record.spec.name, now),
       now,
       maxAgeMs,
       rules: { rise, fall },
@@ -293,7 +293,7 @@ export class StateCore implements SnapshotSource {
     const calls = record.management?.calls ?? null;
     if (core.state === 'draining' && calls === 0) record.drainedSince ??= record.management?.at ?? now;
     else record.drainedSince = null;
-    const override = this.overrides.get(record.spec.name) ?? null;
+    const override = this.activeOverride(record.spec.name, now);
     const last = record.tracker.last;
     const observedAt = Math.max(last?.at ?? 0, record.management?.at ?? 0) || null;
     const { spec } = record;
@@ -345,6 +345,12 @@ export class StateCore implements SnapshotSource {
       state: 'unknown', weight: 100, load: null, maintenance: false, degraded: false, reason: 'no probe result yet',
       override: null, calls: null, drainedSince: null, heldByGuard: false, probe: null, since: now, observedAt: null, version: 0,
     };
+  }
+
+  /** The override in force at `now` (an expired one counts as gone before the ticker removes it). */
+  private activeOverride(name: string, now: number): Override | null {
+    const override = this.overrides.get(name);
+    return override && (override.expiresAt === null || override.expiresAt > now) ? override : null;
   }
 
   private markDirty(name: string): void {
