@@ -182,18 +182,12 @@ export class StateCore implements SnapshotSource {
 
   /** Every override in force (including ones for names not in the inventory yet). */
   listOverrides(): Map<string, Override> {
-    return new Map(this.overrides);
+    const now = this.clock();
+    return new Map([...this.overrides].filter(([, override]) => override.expiresAt === null || override.expiresAt > now));
   }
 
   /** Re-checks staleness and expiry for every node (called by the ticker). */
   tick(): void {
-    const now = this.clock();
-    for (const [name, override] of this.overrides) {
-      if (override.expiresAt !== null && override.expiresAt <= now) {
-        this.overrides.delete(name);
-        this.logger.info({ node: name, override: override.state, reason: override.reason }, 'override expired');
-      }
-    }
     this.markAll();
     this.flush();
   }
@@ -206,6 +200,7 @@ export class StateCore implements SnapshotSource {
     }
     if (this.dirty.size === 0 && !forcePublish) return;
     const now = this.clock();
+    this.expireOverrides(now);
     for (const name of this.dirty) {
       const record = this.records.get(name);
       if (record) record.candidate = this.derive(record, now);
@@ -345,6 +340,17 @@ export class StateCore implements SnapshotSource {
       state: 'unknown', weight: 100, load: null, maintenance: false, degraded: false, reason: 'no probe result yet',
       override: null, calls: null, drainedSince: null, heldByGuard: false, probe: null, since: now, observedAt: null, version: 0,
     };
+  }
+
+  /** Drops expired overrides before deriving, so listeners never see an expired one in `listOverrides()`. */
+  private expireOverrides(now: number): void {
+    for (const [name, override] of this.overrides) {
+      if (override.expiresAt !== null && override.expiresAt <= now) {
+        this.overrides.delete(name);
+        this.dirty.add(name);
+        this.logger.info({ node: name, override: override.state, reason: override.reason }, 'override expired');
+      }
+    }
   }
 
   /** The override in force at `now` (an expired one counts as gone before the ticker removes it). */
