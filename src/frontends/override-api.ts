@@ -1,5 +1,6 @@
 // PUT/DELETE /api/v1/nodes/{name}/override: authenticated, validated, audited and persisted operator overrides.
 
+import { readCappedBody } from './read-body.js';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { formatDuration, parseDuration } from '../config/duration.js';
@@ -100,27 +101,6 @@ function authorize(header: string | undefined, expected: string | undefined): Au
   return { ok: true };
 }
 
-/** Reads a request body up to `limit` bytes; 'too_large' past it (the rest is not read). */
-async function readBody(request: Request, limit: number): Promise<string | 'too_large'> {
-  const declared = Number(request.headers.get('content-length'));
-  if (Number.isFinite(declared) && declared > limit) return 'too_large';
-  if (!request.body) return '';
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > limit) {
-      await reader.cancel().catch(() => undefined);
-      return 'too_large';
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
 function remoteAddress(c: Context): string {
   try {
     return getConnInfo(c).remote.address ?? 'unknown';
@@ -180,17 +160,17 @@ export function createOverrideApi(context: FrontendContext, options: OverrideApi
       if (auth.challenge) c.header('WWW-Authenticate', auth.challenge);
       return c.json({ error: auth.error }, auth.status);
     }
-    const body = await readBody(c.req.raw, config().http.body_limit);
-    if (body === 'too_large') {
-      metrics.overrideRequests.inc({ method, result: 'too_large' });
-      return c.json({ error: `the request body is larger than http.body_limit (${config().http.body_limit} bytes)` }, 413);
+    const body = await readCappedBody(c.req.raw, config().http.body_limit);
+    if (!body.ok) {
+      metrics.overrideRequests.inc({ method, result: body.status === 413 ? 'too_large' : 'bad_request' });
+      return c.json({ error: body.error }, body.status);
     }
     const name = c.req.param('name') as string;
     if (!source.snapshot().has(name)) {
       metrics.overrideRequests.inc({ method, result: 'not_found' });
       return c.json({ error: `unknown node "${name}"`, known: source.snapshot().names() }, 404);
     }
-    return { name, body };
+    return { name, body: body.text };
   };
 
   const who = (c: Context) => {

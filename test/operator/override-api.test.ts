@@ -130,7 +130,7 @@ describe('override API with a valid token', () => {
     ]);
     const big = await override(svc.url, 'px01', 'PUT', JSON.stringify({ state: 'drain', reason: 'x', pad: 'y'.repeat(2000) }));
     expect(big.status).toBe(413);
-    expect(String(big.json.error)).toMatch(/larger than http\.body_limit \(1024 bytes\)/);
+    expect(String(big.json.error)).toMatch(/over the 1024-byte limit \(http\.body_limit\)/);
     expect((await override(svc.url, 'px01', 'DELETE', '{"reason": 1}')).status).toBe(400);
     expect((await nodeState(svc.url, 'px01')).override).toBeNull();
   });

@@ -1,6 +1,7 @@
 // An operator override reaches every load-balancer dialect: HAProxy agent, Envoy health and EDS, NGINX; across restarts; until expiry.
 
 import { mkdtempSync, rmSync } from 'node:fs';
+import { askAgent } from '../helpers/agent.js';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,20 +18,6 @@ import type { Simulator } from '../../src/simulator/index.js';
 import type { FrontendFactory } from '../../src/main.js';
 import type { HaproxyAgentFrontend } from '../../src/frontends/haproxy-agent.js';
 import type { TestService } from '../helpers/service.js';
-
-/** One HAProxy agent-check exchange: send the node name, read the reply line. */
-function askAgent(port: number, name: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = connect({ host: '127.0.0.1', port }, () => socket.write(`${name}\n`));
-    let reply = '';
-    socket.setTimeout(2000, () => socket.destroy(new Error('agent timeout')));
-    socket.on('data', (chunk) => {
-      reply += chunk.toString('latin1');
-    });
-    socket.on('end', () => resolve(reply));
-    socket.on('error', reject);
-  });
-}
 
 type Outputs = { verdict: string; agent: string; health: number; immediateFail: string | null; eds: string | undefined; nginx: string };
 
