@@ -1,5 +1,6 @@
 // Envoy REST EDS: POST /v3/discovery:endpoints answers a DiscoveryResponse built from the current snapshot.
 
+import { LRUCache } from 'lru-cache';
 import { readCappedBody } from './read-body.js';
 import { answerDiscoveryRequest, parseDiscoveryRequest, renderLoadAssignment } from './eds-format.js';
 import type { Snapshot } from '../core/snapshot.js';
@@ -18,8 +19,9 @@ export const EDS_PATH = '/v3/discovery:endpoints';
  */
 export function createEnvoyEds(context: FrontendContext): Frontend {
   const { app, source, logger, metrics } = context;
-  const warnedNames = new Set<string>();
-  const warnedSkipped = new Set<string>();
+  // "Log once per name" memories, bounded: cluster names come from clients and could be anything.
+  const warnedNames = new LRUCache<string, true>({ max: 1024 });
+  const warnedSkipped = new LRUCache<string, true>({ max: 1024 });
   let cache: { snapshot: Snapshot; cluster: string; assignment: ClusterLoadAssignmentJson } | null = null;
 
   const assignmentFor = (snapshot: Snapshot, cluster: string): ClusterLoadAssignmentJson => {
@@ -27,7 +29,7 @@ export function createEnvoyEds(context: FrontendContext): Frontend {
     const rendered = renderLoadAssignment(cluster, snapshot.nodes);
     for (const name of rendered.skipped) {
       if (warnedSkipped.has(name)) continue;
-      warnedSkipped.add(name);
+      warnedSkipped.set(name, true);
       logger.warn({ node: name }, 'node left out of EDS: Envoy needs an IP address (not a host name) and a port from 1 to 65535');
     }
     cache = { snapshot, cluster, assignment: rendered.assignment };
@@ -67,7 +69,7 @@ export function createEnvoyEds(context: FrontendContext): Frontend {
     }
     const fresh = answer.otherNames.filter((name) => !warnedNames.has(name));
     if (fresh.length > 0) {
-      for (const name of fresh) warnedNames.add(name);
+      for (const name of fresh) warnedNames.set(name, true);
       logger.warn(
         { envoy_node: request.nodeId, requested: fresh, served: cluster },
         'Envoy asked EDS for clusters drainwatch does not serve; check eds_cluster_config.service_name against envoy.cluster_name',
