@@ -98,6 +98,8 @@ export class Service {
   private readonly clock: () => number;
   private readonly smoother: WeightSmoother;
   private management: ManagementPoller | null = null;
+  /** True between a failed sweep and the next good one (to log the recovery once). */
+  private managementFailing = false;
   /** max_media_tokens per node from the last good Management Node sweep (capacity warning). */
   private capacity = new Map<string, number>();
 
@@ -350,8 +352,6 @@ export class Service {
     }
     for (const spec of this.core.inventory()) this.core.recordManagement(spec.name, result.observations.get(spec.name) ?? null);
   }
-
-  private managementFailing = false;
 
   private managementFailed(error: DrainwatchError, stale: Map<string, ManagementObservation>, failures: number): void {
     this.managementFailing = true;
