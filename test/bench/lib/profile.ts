@@ -15,7 +15,7 @@ export function topFunctions(profile: Profile, count = 12): string[] {
     if (n === 0) continue;
     total += n;
     const { functionName, url, lineNumber } = node.callFrame;
-    const where = url ? `${url.replace(/^file:\/\//, '').replace(process.cwd() + '/', '')}:${lineNumber + 1}` : '';
+    const where = url ? `${url.replace(/^file:\/\//, '').replace(/node_modules\/\.cache\/drainwatch-bench\//, '').replace(process.cwd() + '/', '')}:${lineNumber + 1}` : '';
     const key = `${functionName || '(anonymous)'}  ${where}`.trim();
     hits.set(key, (hits.get(key) ?? 0) + n);
   }
@@ -33,7 +33,7 @@ export function topOrigins(profile: Profile, count = 8): string[] {
     const n = node.hitCount ?? 0;
     if (n === 0) continue;
     total += n;
-    const url = node.callFrame.url.replace(/^file:\/\//, '');
+    const url = node.callFrame.url.replace(/^file:\/\//, '').replace(/node_modules\/\.cache\/drainwatch-bench\//, '');
     const origin = !url
       ? node.callFrame.functionName.startsWith('(') ? node.callFrame.functionName : '(native)'
       : url.startsWith('node:')
@@ -47,9 +47,9 @@ export function topOrigins(profile: Profile, count = 8): string[] {
     .map(([key, n]) => `${((100 * n) / total).toFixed(1).padStart(5)} %  ${key}`);
 }
 
-/** A summary of every main-thread profile under `dir` (one sub-directory per worker). */
+/** A summary of every profile in `dir` (one per measured window). */
 export function summarizeProfiles(dir: string): string {
-  const files = readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((file) => /\.\d+\.0\.\d+\.cpuprofile$/.test(file));
+  const files = readdirSync(dir).filter((file) => file.endsWith('.cpuprofile'));
   if (files.length === 0) return `No CPU profiles were written in ${dir}.`;
   return files
     .map((file) => {

@@ -1,6 +1,8 @@
 // Child side of the benchmark workers' IPC: named async handlers, a built-in usage report, and exit on parent loss.
 
+import { writeFileSync } from 'node:fs';
 import { readFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
 
 export type Handlers = Record<string, (args: never) => unknown>;
 
@@ -24,6 +26,31 @@ export function peakRss(pid: number | 'self'): number | null {
   } catch {
     return null;
   }
+}
+
+let session: Session | null = null;
+
+const post = (method: string, params?: object): Promise<unknown> =>
+  new Promise((resolve, reject) => (session as Session).post(method, params ?? {}, (error, result) => (error ? reject(error) : resolve(result))));
+
+/** Starts a V8 CPU profile of this process's main thread (the measurement window only, unlike --cpu-prof). */
+async function profileStart(): Promise<boolean> {
+  session ??= new Session();
+  session.connect();
+  await post('Profiler.enable');
+  await post('Profiler.setSamplingInterval', { interval: 200 });
+  await post('Profiler.start');
+  return true;
+}
+
+/** Stops the profile and writes it as a .cpuprofile file. */
+async function profileStop(file: string): Promise<string | null> {
+  if (!session) return null;
+  const { profile } = (await post('Profiler.stop')) as { profile: unknown };
+  session.disconnect();
+  session = null;
+  writeFileSync(file, JSON.stringify(profile));
+  return file;
 }
 
 /**
@@ -51,6 +78,8 @@ export function serve(handlers: Handlers, onExit: () => Promise<void> | void = (
     void (async () => {
       try {
         if (message.method === '__usage') return send({ id: message.id, result: selfUsage() });
+        if (message.method === '__profileStart') return send({ id: message.id, result: await profileStart() });
+        if (message.method === '__profileStop') return send({ id: message.id, result: await profileStop(message.args as string) });
         if (message.method === '__exit') {
           send({ id: message.id, result: true });
           return void exit(0);

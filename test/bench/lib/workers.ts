@@ -2,11 +2,43 @@
 
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Usage } from './rpc.js';
 
 const WORKERS_DIR = fileURLToPath(new URL('../workers/', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+/** Where src/ and test/bench/ are compiled to plain JS for the workers (node_modules is git-ignored). */
+export const COMPILED_DIR = join(ROOT, 'node_modules/.cache/drainwatch-bench');
+
+let compiled: Promise<boolean> | null = null;
+
+/**
+ * Compiles src/ and test/bench/ to JavaScript once per run (esbuild, file by file, same tree), so
+ * workers run as plain `node` like the built package does: no tsx loader thread, no transpiling at
+ * run time, nothing of tsx in the CPU and memory figures. Falls back to tsx when esbuild is missing.
+ */
+function compileOnce(): Promise<boolean> {
+  compiled ??= (async () => {
+    try {
+      // esbuild comes with tsx; not a direct dependency, hence the dynamic import and the fallback.
+      const esbuild = (await import('esbuild')) as typeof import('esbuild');
+      const entryPoints = ['src', 'test/bench'].flatMap((dir) =>
+        readdirSync(join(ROOT, dir), { recursive: true, encoding: 'utf8' })
+          .filter((file) => file.endsWith('.ts') && !file.endsWith('.d.ts'))
+          .map((file) => join(ROOT, dir, file)),
+      );
+      await esbuild.build({ entryPoints, outdir: COMPILED_DIR, outbase: ROOT, format: 'esm', platform: 'node', target: 'node20', logLevel: 'silent' });
+      writeFileSync(join(COMPILED_DIR, 'package.json'), '{ "type": "module" }\n');
+      return true;
+    } catch (error) {
+      console.error(`  (could not precompile the workers, running them through tsx: ${String(error)})`);
+      return false;
+    }
+  })();
+  return compiled;
+}
 
 /** Every process group the harness started; killed on exit whatever happens. */
 const groups = new Set<number>();
@@ -37,6 +69,8 @@ function hasTaskset(): boolean {
   return tasksetChecked;
 }
 
+let profileCount = 0;
+
 /** Whether `--cpu-prof` profiles are being written, and where. */
 export const profiling: { dir: string | null } = { dir: null };
 
@@ -56,6 +90,10 @@ export type Worker = {
   readonly pinned: boolean;
   call<T = unknown>(method: string, args?: unknown, timeoutMs?: number): Promise<T>;
   usage(): Promise<Usage>;
+  /** With --cpu-prof and `profile: true`: starts a CPU profile of the measurement window (else a no-op). */
+  profileStart(): Promise<void>;
+  /** Stops it and writes <profiling dir>/<label>-<n>.cpuprofile. */
+  profileStop(): Promise<void>;
   /** Asks the worker to close and exit; kills its group after `graceMs`. */
   stop(graceMs?: number): Promise<void>;
 };
@@ -70,15 +108,9 @@ export type Worker = {
  */
 export async function startWorker(name: string, options: WorkerOptions = {}): Promise<Worker> {
   const label = options.label ?? name;
-  const file = `${WORKERS_DIR}${name}.ts`;
-  const execArgv = [...process.execArgv];
-  if (options.profile && profiling.dir) {
-    // One directory per worker: Node names each thread's profile CPU.<date>.<time>.<pid>.<tid>.<seq>;
-    // tsx's loader runs in a second thread, so the main thread is the one with tid 0.
-    const dir = `${profiling.dir}/${label}-${Date.now()}`;
-    mkdirSync(dir, { recursive: true });
-    execArgv.push('--cpu-prof', `--cpu-prof-dir=${dir}`);
-  }
+  const plain = await compileOnce();
+  const file = plain ? join(COMPILED_DIR, 'test/bench/workers', `${name}.js`) : `${WORKERS_DIR}${name}.ts`;
+  const execArgv = plain ? [] : [...process.execArgv];
   const pin = options.core !== undefined && hasTaskset() && options.core < (await import('node:os')).availableParallelism();
   const command = pin ? 'taskset' : process.execPath;
   const argv = pin ? ['-c', String(options.core), process.execPath, ...execArgv, file] : [...execArgv, file];
@@ -146,6 +178,14 @@ export async function startWorker(name: string, options: WorkerOptions = {}): Pr
     pinned: pin,
     call,
     usage: () => call<Usage>('__usage', null, 10_000),
+    async profileStart() {
+      if (options.profile && profiling.dir) await call('__profileStart', null, 10_000);
+    },
+    async profileStop() {
+      if (!options.profile || !profiling.dir) return;
+      mkdirSync(profiling.dir, { recursive: true });
+      await call('__profileStop', join(profiling.dir, `${label}-${++profileCount}.cpuprofile`), 30_000);
+    },
     async stop(graceMs = 8000) {
       if (exited) return;
       const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));

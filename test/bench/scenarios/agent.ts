@@ -22,9 +22,11 @@ async function measure(context: BenchContext, mode: 'drainwatch' | 'bare', names
   const port = await server.call<number>('start', { mode, names });
   // A short warm-up so both servers are measured with optimised code.
   await load.call('run', { port, names, durationMs: 1000, concurrency: CONCURRENCY });
+  await server.profileStart();
   const before = await server.usage();
   const max = await load.call<AgentLoadResult>('run', { port, names, durationMs, concurrency: CONCURRENCY });
   const after = await server.usage();
+  await server.profileStop();
   await sleep(500);
   const rated = await load.call<AgentLoadResult>('run', { port, names, durationMs, rate: RATE });
   await load.stop();

@@ -22,13 +22,13 @@ const EDS_REQUEST = JSON.stringify({
   response_nonce: '',
 });
 
-type Target = { port: number; usage: () => Promise<{ cpuS: number }>; stop: () => Promise<void> };
+type Target = { port: number; usage: () => Promise<{ cpuS: number }>; profileStart: () => Promise<void>; profileStop: () => Promise<void>; stop: () => Promise<void> };
 
 async function target(context: BenchContext, args: HttpTargetArgs, label: string): Promise<Target> {
   const worker = await startWorker('http-target', { core: context.measuredCore, profile: args.mode === 'drainwatch', label });
   context.defer(() => worker.stop());
   const port = await worker.call<number>('start', args);
-  return { port, usage: () => worker.usage(), stop: () => worker.stop() };
+  return { port, usage: () => worker.usage(), profileStart: () => worker.profileStart(), profileStop: () => worker.profileStop(), stop: () => worker.stop() };
 }
 
 type Load = { run(args: HttpLoadArgs): Promise<HttpLoadResult & { serverCpuS: number }> };
@@ -38,9 +38,11 @@ async function measure(context: BenchContext, server: Target, args: Omit<HttpLoa
   try {
     const url = `http://127.0.0.1:${server.port}${args.path}`;
     await load.call('run', { ...args, url, durationS: warmS });
+    await server.profileStart();
     const before = await server.usage();
     const result = await load.call<HttpLoadResult>('run', { ...args, url });
     const after = await server.usage();
+    await server.profileStop();
     return { ...result, serverCpuS: after.cpuS - before.cpuS };
   } finally {
     await load.stop();

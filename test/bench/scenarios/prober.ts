@@ -34,8 +34,11 @@ async function measure(context: BenchContext, mode: 'drainwatch' | 'undici', nod
     await prober.call('start', { mode, nodes, intervalMs: INTERVAL_MS, timeoutMs: TIMEOUT_MS, concurrency: CONCURRENCY });
     await sleep(warmupMs);
     await prober.call('mark');
+    if (windowMs > 0) await prober.profileStart();
     await sleep(windowMs);
-    return await prober.call<ProberWindow>('report');
+    const report = await prober.call<ProberWindow>('report');
+    if (windowMs > 0) await prober.profileStop();
+    return report;
   } finally {
     await prober.stop();
     await sleep(500); // let the simulators see those connections close
@@ -102,7 +105,7 @@ function scenario(count: number): Scenario {
       }
       const notes = [
         `${scenarioName}: each prober ran alone in its own process pinned to core ${context.measuredCore}; the simulator (${Math.ceil(count / NODES_PER_SIM)} process(es), plain HTTP keep-alive, 127.x addresses) on core ${context.loadCore}. Window ${windowMs / 1000} s after a ${warmupMs / 1000} s warm-up (the first sweep, when every node is due at once, is excluded).`,
-        `${scenarioName}: drainwatch = a real Service (prober, scheduler with jitter 0.1 and concurrency ${CONCURRENCY}, state core, metrics), no front-ends; baseline = one undici keep-alive GET per node per second with starts spread evenly, no state. Failures: drainwatch ${dw.failures}${reasons(dw)}, baseline ${base.failures}${reasons(base)}. p50 lateness ${fmt(dw.latenessP50)} ms vs ${fmt(base.latenessP50)} ms, max ${fmt(dw.latenessMax)} ms vs ${fmt(base.latenessMax)} ms.`,
+        `${scenarioName}: drainwatch = a real Service (prober, scheduler with jitter 0.1 and concurrency ${CONCURRENCY}, state core, metrics), no front-ends; baseline = one undici keep-alive GET per node per second with starts spread evenly, no state. Failures: drainwatch ${dw.failures}${reasons(dw)}, baseline ${base.failures}${reasons(base)}. New connections in the window: ${dw.connects} vs ${base.connects}. p50 lateness ${fmt(dw.latenessP50)} ms vs ${fmt(base.latenessP50)} ms, max ${fmt(dw.latenessMax)} ms vs ${fmt(base.latenessMax)} ms.`,
       ];
       return { rows, notes };
     },

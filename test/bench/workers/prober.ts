@@ -1,5 +1,6 @@
 // Benchmark worker: drainwatch's probing pipeline (a real Service, no front-ends) or a bare undici loop, measured in place.
 
+import { subscribe } from 'node:diagnostics_channel';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,6 +32,7 @@ export type ProberWindow = {
   latenessMax: number;
   peakRssBytes: number;
   rssBytes: number;
+  connects: number;
   /** The most frequent failure reasons in the window, with counts. */
   failureReasons: Record<string, number>;
 };
@@ -39,6 +41,11 @@ const lateness = new MsHistogram();
 let probes = 0;
 let failures = 0;
 const failureReasons = new Map<string, number>();
+/** New TCP connections opened by undici in the window: keep-alive should make these rare after the first sweep. */
+let connects = 0;
+subscribe('undici:client:connected', () => {
+  connects += 1;
+});
 let windowStart = { at: 0, cpuS: 0 };
 let stop: () => Promise<void> = async () => undefined;
 
@@ -132,6 +139,7 @@ serve(
       probes = 0;
       failures = 0;
       failureReasons.clear();
+      connects = 0;
       windowStart = { at: performance.now(), cpuS: selfUsage().cpuS };
       return true;
     },
@@ -148,6 +156,7 @@ serve(
         latenessMax: lateness.max,
         peakRssBytes: usage.peakRssBytes,
         rssBytes: usage.rssBytes,
+        connects,
         failureReasons: Object.fromEntries([...failureReasons.entries()].sort((a, b) => b[1] - a[1]).slice(0, 4)),
       };
     },
