@@ -235,11 +235,12 @@ export function answerDiscoveryRequest(
   request: DiscoveryRequest,
   clusterName: string,
   assignment: () => ClusterLoadAssignmentJson,
+  respond: (resources: ClusterLoadAssignmentJson[]) => DiscoveryResponseJson = discoveryResponse,
 ): EdsAnswer {
   const names = request.resourceNames;
   const wantsOurs = names.length === 0 || names.includes('*') || names.includes(clusterName);
   const otherNames = names.filter((name) => name !== clusterName && name !== '*');
-  const response = discoveryResponse(wantsOurs ? [assignment()] : []);
+  const response = respond(wantsOurs ? [assignment()] : []);
   const version = response.version_info;
   const result: EdsResult = request.errorDetail ? 'nack' : wantsOurs ? 'update' : 'other_cluster';
   const unchanged = request.versionInfo === version || (request.errorDetail !== null && request.responseNonce === version);

@@ -2,12 +2,15 @@
 
 import { LRUCache } from 'lru-cache';
 import { readCappedBody } from './read-body.js';
-import { answerDiscoveryRequest, parseDiscoveryRequest, renderLoadAssignment } from './eds-format.js';
+import { answerDiscoveryRequest, discoveryResponse, parseDiscoveryRequest, renderLoadAssignment } from './eds-format.js';
 import type { Snapshot } from '../core/snapshot.js';
-import type { ClusterLoadAssignmentJson } from './eds-format.js';
+import type { ClusterLoadAssignmentJson, DiscoveryResponseJson } from './eds-format.js';
 import type { Frontend, FrontendContext } from './frontend.js';
 
 export const EDS_PATH = '/v3/discovery:endpoints';
+
+/** A response and its JSON text, built once per snapshot. */
+type Prepared = { response: DiscoveryResponseJson; body: string };
 
 /**
  * Registers the REST EDS route. Each poll reads the current snapshot, so a verdict change is in
@@ -23,6 +26,17 @@ export function createEnvoyEds(context: FrontendContext): Frontend {
   const warnedNames = new LRUCache<string, true>({ max: 1024 });
   const warnedSkipped = new LRUCache<string, true>({ max: 1024 });
   let cache: { snapshot: Snapshot; cluster: string; assignment: ClusterLoadAssignmentJson } | null = null;
+  // Hashing and serialising a 1,000-endpoint response costs milliseconds: do it once per snapshot, not per poll.
+  let responses: { snapshot: Snapshot; cluster: string; full?: Prepared; empty?: Prepared } | null = null;
+
+  const prepared = (snapshot: Snapshot, cluster: string, resources: ClusterLoadAssignmentJson[]): Prepared => {
+    if (!responses || responses.snapshot !== snapshot || responses.cluster !== cluster) responses = { snapshot, cluster };
+    const key = resources.length > 0 ? 'full' : 'empty';
+    const existing = responses[key];
+    if (existing) return existing;
+    const response = discoveryResponse(resources);
+    return (responses[key] = { response, body: JSON.stringify(response) });
+  };
 
   const assignmentFor = (snapshot: Snapshot, cluster: string): ClusterLoadAssignmentJson => {
     if (cache && cache.snapshot === snapshot && cache.cluster === cluster) return cache.assignment;
@@ -58,7 +72,12 @@ export function createEnvoyEds(context: FrontendContext): Frontend {
     const request = parsed.request;
     const cluster = config.envoy.cluster_name;
     const snapshot = source.snapshot();
-    const answer = answerDiscoveryRequest(request, cluster, () => assignmentFor(snapshot, cluster));
+    let responseText = '';
+    const answer = answerDiscoveryRequest(request, cluster, () => assignmentFor(snapshot, cluster), (resources) => {
+      const ready = prepared(snapshot, cluster, resources);
+      responseText = ready.body;
+      return ready.response;
+    });
     metrics.edsRequests.inc({ result: answer.result });
 
     if (request.errorDetail) {
@@ -76,7 +95,7 @@ export function createEnvoyEds(context: FrontendContext): Frontend {
       );
     }
     if (answer.status === 304) return c.body(null, 304, { 'x-drainwatch-version': answer.version });
-    return c.json(answer.body, 200, { 'cache-control': 'no-store', 'x-drainwatch-version': answer.version });
+    return c.body(responseText, 200, { 'content-type': 'application/json', 'cache-control': 'no-store', 'x-drainwatch-version': answer.version });
   });
 
   return { name: 'envoy-eds', close: async () => undefined };
