@@ -25,7 +25,7 @@ const EDS_REQUEST = JSON.stringify({
 type Target = { port: number; usage: () => Promise<{ cpuS: number }>; profileStart: () => Promise<void>; profileStop: () => Promise<void>; stop: () => Promise<void> };
 
 async function target(context: BenchContext, args: HttpTargetArgs, label: string): Promise<Target> {
-  const worker = await startWorker('http-target', { core: context.measuredCore, profile: args.mode === 'drainwatch', label });
+  const worker = await startWorker('http-target', { core: context.measuredCore, profile: args.mode !== 'node-http', label });
   context.defer(() => worker.stop());
   const port = await worker.call<number>('start', args);
   return { port, usage: () => worker.usage(), profileStart: () => worker.profileStart(), profileStop: () => worker.profileStop(), stop: () => worker.stop() };
