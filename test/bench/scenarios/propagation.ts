@@ -1,5 +1,6 @@
 // Drain propagation with real HAProxy: agent mode, push mode and native `option httpchk`, side by side in one HAProxy.
 
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BenchContext, Scenario } from '../lib/context.js';
 import { agentDefaultServer, exampleParts, haproxyDir, startHaproxy } from '../lib/haproxy.js';
@@ -67,6 +68,7 @@ export const propagation: Scenario = {
     const names = nodes.map((node) => node.name);
 
     const dir = haproxyDir();
+    context.defer(() => rmSync(dir, { recursive: true, force: true }));
     const socket = join(dir, 'admin.sock');
     const dw = await startWorker('service', { core: context.measuredCore, profile: true, label: 'propagation-drainwatch' });
     context.defer(() => dw.stop());

@@ -1,10 +1,8 @@
 // Benchmark worker: drainwatch's Envoy routes (health + REST EDS on its hono app), a bare hono route, or a bare node:http handler.
 
-import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { createAdaptorServer } from '@hono/node-server';
 import { Hono } from 'hono';
 import { stringify } from 'yaml';
@@ -42,9 +40,8 @@ serve(
   {
     async start(args: HttpTargetArgs): Promise<number> {
       if (args.mode === 'drainwatch') {
-        const dir = mkdtempSync(join(tmpdir(), 'drainwatch-bench-'));
-        const nodes = Array.from({ length: args.nodes }, (_, i) => benchNode(i));
-        const loaded = loadConfigText(stringify({ nodes, log: { level: 'silent' } }), { baseDir: dir, env: {} }, 'bench http config');
+                const nodes = Array.from({ length: args.nodes }, (_, i) => benchNode(i));
+        const loaded = loadConfigText(stringify({ nodes, log: { level: 'silent' } }), { baseDir: tmpdir(), env: {} }, 'bench http config');
         if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
         const fresh = freshCore(nodes);
         const app = createHttpApp(silentLogger);
@@ -56,8 +53,7 @@ serve(
         stop = async () => {
           await http.close(0);
           fresh.close();
-          rmSync(dir, { recursive: true, force: true });
-        };
+              };
         return http.address().port;
       }
       const body = args.body ?? 'ok\n';

@@ -1,9 +1,7 @@
 // Benchmark worker: drainwatch's probing pipeline (a real Service, no front-ends) or a bare undici loop, measured in place.
 
 import { subscribe } from 'node:diagnostics_channel';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { stringify } from 'yaml';
 import { loadConfigText } from '../../../src/config/load.js';
@@ -50,15 +48,14 @@ let windowStart = { at: 0, cpuS: 0 };
 let stop: () => Promise<void> = async () => undefined;
 
 async function startDrainwatch(args: ProberStartArgs): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'drainwatch-bench-'));
-  const config = {
+    const config = {
     nodes: args.nodes.map((node) => ({ name: node.name, address: node.address, port: node.port, status_url: node.statusUrl })),
     probe: { interval: `${args.intervalMs}ms`, timeout: `${args.timeoutMs}ms`, concurrency: args.concurrency },
     http: { listen: '127.0.0.1:0' },
     haproxy: { agent: null },
     log: { level: 'silent' },
   };
-  const loaded = loadConfigText(stringify(config), { baseDir: dir, env: {} }, 'bench prober config');
+  const loaded = loadConfigText(stringify(config), { baseDir: tmpdir(), env: {} }, 'bench prober config');
   if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
   const service = await Service.start(loaded, { frontends: [], metrics: new Metrics({ processMetrics: false }) });
   // The scheduler is private to Service; wrap its hooks (before its first timer fires) so the
@@ -85,7 +82,6 @@ async function startDrainwatch(args: ProberStartArgs): Promise<void> {
   };
   stop = async () => {
     await service.close(2000);
-    rmSync(dir, { recursive: true, force: true });
   };
 }
 

@@ -1,8 +1,6 @@
 // Benchmark worker: a complete drainwatch Service (default front-ends) from a config object.
 
-import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { loadConfigText } from '../../../src/config/load.js';
 import { Service } from '../../../src/main.js';
@@ -10,14 +8,12 @@ import { Metrics } from '../../../src/frontends/metrics.js';
 import { serve } from '../lib/rpc.js';
 
 let service: Service | null = null;
-let dir: string | null = null;
 
 serve(
   {
     /** Starts the service; answers the agent's port (0 when the agent is off). */
     async start(args: { config: Record<string, unknown> }): Promise<{ agentPort: number; httpPort: number }> {
-      dir = mkdtempSync(join(tmpdir(), 'drainwatch-bench-'));
-      const loaded = loadConfigText(stringify({ log: { level: 'silent' }, ...args.config }), { baseDir: dir, env: {} }, 'bench service config');
+      const loaded = loadConfigText(stringify({ log: { level: 'silent' }, ...args.config }), { baseDir: tmpdir(), env: {} }, 'bench service config');
       if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
       service = await Service.start(loaded, { metrics: new Metrics({ processMetrics: false }) });
       const agent = service.frontend('haproxy-agent') as { address?: () => { port: number } | null } | undefined;
@@ -31,6 +27,5 @@ serve(
   },
   async () => {
     await service?.close(1000);
-    if (dir) rmSync(dir, { recursive: true, force: true });
   },
 );
