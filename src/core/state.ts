@@ -68,6 +68,8 @@ export class StateCore implements SnapshotSource {
   private index = new Map<string, number>();
   private version = 0;
   private guard: GuardStatus = { active: false, downCount: 0, total: 0, since: null };
+  /** Records whose candidate verdict is `down`, kept incrementally so a flush never walks the fleet. */
+  private candidateDown = 0;
   private flushScheduled: NodeJS.Immediate | null = null;
   private ticker: NodeJS.Timeout | null = null;
   private closed = false;
@@ -115,6 +117,7 @@ export class StateCore implements SnapshotSource {
     const wanted = new Map(specs.map((spec) => [spec.name, spec]));
     for (const name of this.records.keys()) {
       if (!wanted.has(name)) {
+        if (this.records.get(name)?.candidate?.state === 'down') this.candidateDown -= 1;
         this.records.delete(name);
         this.logger.info({ node: name }, 'node removed from inventory');
       }
@@ -186,9 +189,17 @@ export class StateCore implements SnapshotSource {
     return new Map([...this.overrides].filter(([, override]) => override.expiresAt === null || override.expiresAt > now));
   }
 
-  /** Re-checks staleness and expiry for every node (called by the ticker). */
+  /**
+   * Re-checks staleness and override expiry (called by the ticker). Only nodes whose newest
+   * result has just aged past max_age are re-derived, so a tick costs a comparison per node.
+   */
   tick(): void {
-    this.markAll();
+    const now = this.clock();
+    this.expireOverrides(now);
+    for (const [name, record] of this.records) {
+      const last = record.tracker.last;
+      if (last && record.verdict.state !== 'unknown' && now - last.at > this.options.maxAgeMs) this.dirty.add(name);
+    }
     this.flush();
   }
 
@@ -203,7 +214,10 @@ export class StateCore implements SnapshotSource {
     this.expireOverrides(now);
     for (const name of this.dirty) {
       const record = this.records.get(name);
-      if (record) record.candidate = this.derive(record, now);
+      if (!record) continue;
+      const wasDown = record.candidate?.state === 'down';
+      record.candidate = this.derive(record, now);
+      this.candidateDown += (record.candidate.state === 'down' ? 1 : 0) - (wasDown ? 1 : 0);
     }
     const guardWasActive = this.guard.active;
     this.updateGuard(now);
@@ -264,8 +278,7 @@ export class StateCore implements SnapshotSource {
 
   private updateGuard(now: number): void {
     const { guard_down_fraction: fraction, guard_min_nodes: minNodes } = this.options.policy;
-    let downCount = 0;
-    for (const record of this.records.values()) if (record.candidate?.state === 'down') downCount += 1;
+    const downCount = this.candidateDown;
     const total = this.records.size;
     const active = total >= minNodes && downCount / total > fraction;
     if (active !== this.guard.active) {
