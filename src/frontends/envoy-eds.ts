@@ -10,7 +10,7 @@ import type { Frontend, FrontendContext } from './frontend.js';
 export const EDS_PATH = '/v3/discovery:endpoints';
 
 /** A response and its JSON text, built once per snapshot. */
-type Prepared = { response: DiscoveryResponseJson; body: string };
+type Prepared = { response: DiscoveryResponseJson; body: Buffer };
 
 /**
  * Registers the REST EDS route. Each poll reads the current snapshot, so a verdict change is in
@@ -35,7 +35,8 @@ export function createEnvoyEds(context: FrontendContext): Frontend {
     const existing = responses[key];
     if (existing) return existing;
     const response = discoveryResponse(resources);
-    return (responses[key] = { response, body: JSON.stringify(response) });
+    // Encoded once: writing a 158 KiB string makes Node re-encode it on every response.
+    return (responses[key] = { response, body: Buffer.from(JSON.stringify(response)) });
   };
 
   const assignmentFor = (snapshot: Snapshot, cluster: string): ClusterLoadAssignmentJson => {
@@ -72,10 +73,10 @@ export function createEnvoyEds(context: FrontendContext): Frontend {
     const request = parsed.request;
     const cluster = config.envoy.cluster_name;
     const snapshot = source.snapshot();
-    let responseText = '';
+    let responseBody: Buffer = Buffer.alloc(0);
     const answer = answerDiscoveryRequest(request, cluster, () => assignmentFor(snapshot, cluster), (resources) => {
       const ready = prepared(snapshot, cluster, resources);
-      responseText = ready.body;
+      responseBody = ready.body;
       return ready.response;
     });
     metrics.edsRequests.inc({ result: answer.result });
@@ -95,7 +96,7 @@ export function createEnvoyEds(context: FrontendContext): Frontend {
       );
     }
     if (answer.status === 304) return c.body(null, 304, { 'x-drainwatch-version': answer.version });
-    return c.body(responseText, 200, { 'content-type': 'application/json', 'cache-control': 'no-store', 'x-drainwatch-version': answer.version });
+    return c.body(new Uint8Array(responseBody.buffer, responseBody.byteOffset, responseBody.byteLength), 200, { 'content-type': 'application/json', 'cache-control': 'no-store', 'x-drainwatch-version': answer.version });
   });
 
   return { name: 'envoy-eds', close: async () => undefined };
