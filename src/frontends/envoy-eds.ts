@@ -10,7 +10,7 @@ import type { Frontend, FrontendContext } from './frontend.js';
 export const EDS_PATH = '/v3/discovery:endpoints';
 
 /** A response and its JSON text, built once per snapshot. */
-type Prepared = { response: DiscoveryResponseJson; body: Buffer };
+type Prepared = { response: DiscoveryResponseJson; body: Uint8Array<ArrayBuffer> };
 
 /**
  * Registers the REST EDS route. Each poll reads the current snapshot, so a verdict change is in
@@ -36,7 +36,7 @@ export function createEnvoyEds(context: FrontendContext): Frontend {
     if (existing) return existing;
     const response = discoveryResponse(resources);
     // Encoded once: writing a 158 KiB string makes Node re-encode it on every response.
-    return (responses[key] = { response, body: Buffer.from(JSON.stringify(response)) });
+    return (responses[key] = { response, body: new TextEncoder().encode(JSON.stringify(response)) });
   };
 
   const assignmentFor = (snapshot: Snapshot, cluster: string): ClusterLoadAssignmentJson => {
@@ -73,7 +73,7 @@ export function createEnvoyEds(context: FrontendContext): Frontend {
     const request = parsed.request;
     const cluster = config.envoy.cluster_name;
     const snapshot = source.snapshot();
-    let responseBody: Buffer = Buffer.alloc(0);
+    let responseBody = new Uint8Array(0);
     const answer = answerDiscoveryRequest(request, cluster, () => assignmentFor(snapshot, cluster), (resources) => {
       const ready = prepared(snapshot, cluster, resources);
       responseBody = ready.body;
@@ -96,7 +96,7 @@ export function createEnvoyEds(context: FrontendContext): Frontend {
       );
     }
     if (answer.status === 304) return c.body(null, 304, { 'x-drainwatch-version': answer.version });
-    return c.body(new Uint8Array(responseBody.buffer, responseBody.byteOffset, responseBody.byteLength), 200, { 'content-type': 'application/json', 'cache-control': 'no-store', 'x-drainwatch-version': answer.version });
+    return c.body(responseBody, 200, { 'content-type': 'application/json', 'cache-control': 'no-store', 'x-drainwatch-version': answer.version });
   });
 
   return { name: 'envoy-eds', close: async () => undefined };
