@@ -7,7 +7,7 @@ import { formatAgentReply, NO_CHANGE_REPLY, replyResult } from './haproxy-reply.
 import type { ListenAddress } from '../config/listen-address.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../core/logger.js';
-import type { SnapshotSource } from '../core/snapshot.js';
+import type { NodeVerdict, SnapshotSource } from '../core/snapshot.js';
 import type { Frontend, FrontendContext } from './frontend.js';
 import type { Metrics } from './metrics.js';
 
@@ -103,8 +103,30 @@ export class HaproxyAgentServer {
     await this.close();
   }
 
+  /** Per-result counter children, so a check does not hash a label object (this is the hot path). */
+  private readonly counters = new Map<string, { inc(): void }>();
+  /** Formatted replies per verdict object: verdicts are immutable, so one formatting serves every check. */
+  private readonly replies = new WeakMap<NodeVerdict, string>();
+
   private count(result: string): void {
-    this.options.metrics?.agentRequests.inc({ result });
+    const metrics = this.options.metrics;
+    if (!metrics) return;
+    let counter = this.counters.get(result);
+    if (!counter) {
+      counter = metrics.agentRequests.labels({ result });
+      this.counters.set(result, counter);
+    }
+    counter.inc();
+  }
+
+  private replyFor(verdict: NodeVerdict | undefined): string {
+    if (!verdict) return formatAgentReply(verdict);
+    let reply = this.replies.get(verdict);
+    if (reply === undefined) {
+      reply = formatAgentReply(verdict);
+      this.replies.set(verdict, reply);
+    }
+    return reply;
   }
 
   private accept(socket: Socket): void {
@@ -137,8 +159,6 @@ export class HaproxyAgentServer {
     const answer = (reply: string, result: string): void => {
       answered = true;
       chunks = [];
-      socket.pause();
-      socket.removeAllListeners('data');
       this.count(result);
       // end() flushes the reply and half-closes; the deadline destroys a peer that never closes its side.
       if (!socket.destroyed) socket.end(reply);
@@ -152,15 +172,15 @@ export class HaproxyAgentServer {
         return;
       }
       const verdict = this.options.source.snapshot().get(name);
-      answer(formatAgentReply(verdict), replyResult(verdict));
+      answer(this.replyFor(verdict), replyResult(verdict));
     };
 
     socket.on('data', (chunk: Buffer) => {
       if (answered) return;
       const end = indexOfLineEnd(chunk);
       if (end >= 0 && length + end <= this.maxLineBytes) {
-        chunks.push(chunk.subarray(0, end));
-        handleLine(Buffer.concat(chunks));
+        // The usual case (HAProxy sends "name\n" in one segment) needs no copy.
+        handleLine(chunks.length === 0 ? chunk.subarray(0, end) : Buffer.concat([...chunks, chunk.subarray(0, end)]));
         return;
       }
       length += chunk.length;
