@@ -102,18 +102,32 @@ export function unknownNodeBody(name: string, known: readonly string[], how: str
  */
 export function createEnvoyHealth(context: FrontendContext): Frontend {
   const { app, source, metrics } = context;
+  // Hot path: counter children per status code, and one prepared answer per (immutable) verdict.
+  const counters = new Map<string, { inc(): void }>();
+  const count = (code: number) => {
+    const key = String(code);
+    let counter = counters.get(key);
+    if (!counter) counters.set(key, (counter = metrics.envoyHealthRequests.labels({ code: key })));
+    counter.inc();
+  };
+  const common = { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' };
+  const prepared = new WeakMap<NodeVerdict, { status: number; body: string; headers: Record<string, string> }>();
 
   const answer = (name: string, how: string) => {
     const snapshot = source.snapshot();
     const verdict = lookup(snapshot, name);
-    const common = { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' };
     if (!verdict) {
-      metrics.envoyHealthRequests.inc({ code: '404' });
+      count(404);
       return new Response(unknownNodeBody(name, snapshot.names(), how), { status: 404, headers: common });
     }
-    const result = healthAnswer(verdict);
-    metrics.envoyHealthRequests.inc({ code: String(result.status) });
-    return new Response(result.body, { status: result.status, headers: { ...common, ...result.headers } });
+    let ready = prepared.get(verdict);
+    if (!ready) {
+      const result = healthAnswer(verdict);
+      ready = { status: result.status, body: result.body, headers: { ...common, ...result.headers } };
+      prepared.set(verdict, ready);
+    }
+    count(ready.status);
+    return new Response(ready.body, { status: ready.status, headers: ready.headers });
   };
 
   // Read Host from Node's request when served by @hono/node-server: asking hono for a header
