@@ -47,7 +47,7 @@ async function rig(context: BenchContext, mode: 'drainwatch' | 'bare', names: st
 
 /**
  * Runs both servers in interleaved rounds (drainwatch, bare, repeated) so a slow patch of the shared
- * machine hits both alike; the throughput figure is each side's best round (noise only slows a round).
+ * machine hits both alike; the throughput figure is each side's median round.
  */
 async function measureBoth(context: BenchContext, names: string[], rounds: number, roundMs: number, ratedMs: number): Promise<{ dw: Measured; base: Measured }> {
   const rigs = { dw: await rig(context, 'drainwatch', names), base: await rig(context, 'bare', names) };
@@ -60,10 +60,11 @@ async function measureBoth(context: BenchContext, names: string[], rounds: numbe
   }
   const out = {} as { dw: Measured; base: Measured };
   for (const side of ['dw', 'base'] as const) {
-    const best = runs[side].reduce((a, b) => (b.result.checksPerS > a.result.checksPerS ? b : a));
+    const sorted = [...runs[side]].sort((a, b) => a.result.checksPerS - b.result.checksPerS);
+    const middle = sorted[Math.floor(sorted.length / 2)] as { result: AgentLoadResult; serverCpuS: number };
     const checks = runs[side].reduce((total, r) => total + r.result.checks, 0);
     const cpu = runs[side].reduce((total, r) => total + r.serverCpuS, 0);
-    out[side] = { max: best.result, rated: await rigs[side].openLoop(ratedMs), serverCpuPerKChecks: (cpu / checks) * 1000, rounds: runs[side].map((r) => r.result.checksPerS) };
+    out[side] = { max: middle.result, rated: await rigs[side].openLoop(ratedMs), serverCpuPerKChecks: (cpu / checks) * 1000, rounds: runs[side].map((r) => r.result.checksPerS) };
     await sleep(300);
   }
   await rigs.dw.stop();
@@ -87,7 +88,7 @@ export const agentCheck: Scenario = {
     const throughputRatio = ratio(dw.max.checksPerS, base.max.checksPerS);
     return {
       rows: [
-        { scenario, measure: `checks/s, max (closed loop, best of ${rounds})`, drainwatch: dw.max.checksPerS, baselineName, baseline: base.max.checksPerS, ratio: throughputRatio, target: '≥ 0.8 × baseline', hit: (throughputRatio ?? 0) >= 0.8 },
+        { scenario, measure: `checks/s, max (closed loop, median of ${rounds})`, drainwatch: dw.max.checksPerS, baselineName, baseline: base.max.checksPerS, ratio: throughputRatio, target: '≥ 0.8 × baseline', hit: (throughputRatio ?? 0) >= 0.8 },
         { scenario, measure: 'latency p50 at max', unit: 'ms', drainwatch: dw.max.p50Ms, baseline: base.max.p50Ms, ratio: ratio(dw.max.p50Ms, base.max.p50Ms) },
         { scenario, measure: 'latency p99 at max', unit: 'ms', drainwatch: dw.max.p99Ms, baseline: base.max.p99Ms, ratio: ratio(dw.max.p99Ms, base.max.p99Ms) },
         { scenario, measure: `checks/s at ${RATE}/s offered`, drainwatch: dw.rated.checksPerS, baseline: base.rated.checksPerS },
@@ -96,7 +97,7 @@ export const agentCheck: Scenario = {
         { scenario, measure: 'server CPU per 1,000 checks', unit: 's', drainwatch: dw.serverCpuPerKChecks, baseline: base.serverCpuPerKChecks, ratio: ratio(dw.serverCpuPerKChecks, base.serverCpuPerKChecks), digits: 3 },
       ],
       notes: [
-        `agent-check: server pinned to core ${context.measuredCore}, load generator (one Node process, new TCP connection per check, "<name>\\n" then one line back) on core ${context.loadCore}. Closed loop: ${CONCURRENCY} connections in flight, ${rounds} interleaved rounds of ${roundMs / 1000} s (checks/s per round: drainwatch ${dw.rounds.map((r) => fmt(r, 0)).join(' / ')}, bare ${base.rounds.map((r) => fmt(r, 0)).join(' / ')}; latencies at max are from the best round); open loop: ${RATE} checks/s for ${durationMs / 1000} s, latency from connect() to the reply line, measured by the load generator.`,
+        `agent-check: server pinned to core ${context.measuredCore}, load generator (one Node process, new TCP connection per check, "<name>\\n" then one line back) on core ${context.loadCore}. Closed loop: ${CONCURRENCY} connections in flight, ${rounds} interleaved rounds of ${roundMs / 1000} s (checks/s per round: drainwatch ${dw.rounds.map((r) => fmt(r, 0)).join(' / ')}, bare ${base.rounds.map((r) => fmt(r, 0)).join(' / ')}; latencies at max are from the median round); open loop: ${RATE} checks/s for ${durationMs / 1000} s, latency from connect() to the reply line, measured by the load generator.`,
         `agent-check: errors/bad replies drainwatch ${dw.max.errors + dw.rated.errors}/${dw.max.badReplies + dw.rated.badReplies}, baseline ${base.max.errors + base.rated.errors}/${base.max.badReplies + base.rated.badReplies}; open-loop checks skipped (in-flight cap) ${dw.rated.skipped} vs ${base.rated.skipped}. Load generator CPU at max: ${fmt(dw.max.loadCpuS / dw.max.seconds * 100, 0)} % vs ${fmt(base.max.loadCpuS / base.max.seconds * 100, 0)} % of a core (near 100 % means the generator, not the server, set the ceiling).`,
       ],
     };
