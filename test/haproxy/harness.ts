@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
-import { connect, createServer } from 'node:net';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +11,7 @@ import { onTestFinished } from 'vitest';
 import { testTls, testTlsPath } from '../../src/simulator/index.js';
 import { waitFor } from '../helpers/service.js';
 import type { IncomingMessage } from 'node:http';
+import { haproxyCommand } from '../helpers/haproxy-cli.js';
 
 const EXAMPLES = fileURLToPath(new URL('../../haproxy/', import.meta.url));
 
@@ -93,27 +94,8 @@ export type Haproxy = {
   output(): string;
 };
 
-/** Sends one command to a unix stats socket and returns the answer. */
-export function cli(socket: string, command: string, timeoutMs = 2000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const conn = connect({ path: socket });
-    const chunks: Buffer[] = [];
-    const timer = setTimeout(() => {
-      conn.destroy();
-      reject(new Error(`haproxy cli timeout: ${command}`));
-    }, timeoutMs);
-    conn.on('connect', () => conn.end(`${command}\n`));
-    conn.on('data', (chunk: Buffer) => chunks.push(chunk));
-    conn.on('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    conn.on('close', () => {
-      clearTimeout(timer);
-      resolve(Buffer.concat(chunks).toString('utf8'));
-    });
-  });
-}
+/** One runtime-API command over the unix stats socket. */
+export const cli = haproxyCommand;
 
 function parseStat(text: string, backend: string): Map<string, Record<string, string>> {
   const [header, ...rows] = text.split('\n');

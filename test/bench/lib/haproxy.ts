@@ -2,12 +2,12 @@
 
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { procCpuSeconds, sleep } from './stats.js';
 import { killGroup, trackGroup } from './workers.js';
+import { haproxyCommand } from '../../helpers/haproxy-cli.js';
 
 const EXAMPLE = fileURLToPath(new URL('../../../haproxy/haproxy.cfg', import.meta.url));
 
@@ -44,27 +44,8 @@ export type Haproxy = {
   stop(): Promise<void>;
 };
 
-/** Sends one command to a stats socket and collects the answer until HAProxy closes. */
-export function statsCommand(socket: string, text: string, timeoutMs = 2000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const conn = connect({ path: socket });
-    const chunks: Buffer[] = [];
-    const timer = setTimeout(() => {
-      conn.destroy();
-      reject(new Error(`stats socket ${socket}: no answer to "${text}" in ${timeoutMs} ms`));
-    }, timeoutMs);
-    conn.on('connect', () => conn.write(`${text}\n`));
-    conn.on('data', (chunk: Buffer) => chunks.push(chunk));
-    conn.on('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    conn.on('close', () => {
-      clearTimeout(timer);
-      resolve(Buffer.concat(chunks).toString('utf8'));
-    });
-  });
-}
+/** One runtime-API command over the unix stats socket. */
+export const statsCommand = haproxyCommand;
 
 /** Parses `show stat` CSV into "backend/server" -> status. */
 export function parseStatuses(csv: string): Map<string, string> {
