@@ -6,17 +6,20 @@ import { join } from 'node:path';
 type ProfileNode = { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; hitCount?: number };
 type Profile = { nodes: ProfileNode[]; samples?: number[]; timeDeltas?: number[] };
 
-/** Top self-time entries of one profile, as "percent  function  file:line" lines. */
-export function topFunctions(profile: Profile, count = 12): string[] {
+/** The source path of a call frame, without the bench's build cache and the working directory. */
+function sourcePath(url: string): string {
+  return url.replace(/^file:\/\//, '').replace(/node_modules\/\.cache\/drainwatch-bench\//, '').replace(`${process.cwd()}/`, '');
+}
+
+/** Self-time samples summed per key, as the `count` largest "percent  key" lines. */
+function selfTime(profile: Profile, keyOf: (node: ProfileNode) => string, count: number): string[] {
   const hits = new Map<string, number>();
   let total = 0;
   for (const node of profile.nodes) {
     const n = node.hitCount ?? 0;
     if (n === 0) continue;
     total += n;
-    const { functionName, url, lineNumber } = node.callFrame;
-    const where = url ? `${url.replace(/^file:\/\//, '').replace(/node_modules\/\.cache\/drainwatch-bench\//, '').replace(process.cwd() + '/', '')}:${lineNumber + 1}` : '';
-    const key = `${functionName || '(anonymous)'}  ${where}`.trim();
+    const key = keyOf(node);
     hits.set(key, (hits.get(key) ?? 0) + n);
   }
   return [...hits.entries()]
@@ -25,26 +28,21 @@ export function topFunctions(profile: Profile, count = 12): string[] {
     .map(([key, n]) => `${((100 * n) / total).toFixed(1).padStart(5)} %  ${key}`);
 }
 
+/** Top self-time entries of one profile, as "percent  function  file:line" lines. */
+export function topFunctions(profile: Profile, count = 12): string[] {
+  return selfTime(profile, ({ callFrame: { functionName, url, lineNumber } }) => {
+    const where = url ? `${sourcePath(url)}:${lineNumber + 1}` : '';
+    return `${functionName || '(anonymous)'}  ${where}`.trim();
+  }, count);
+}
+
 /** Self time grouped by where the code lives: a src/ file, an npm package, node internals, or V8 (GC, idle). */
 export function topOrigins(profile: Profile, count = 8): string[] {
-  const hits = new Map<string, number>();
-  let total = 0;
-  for (const node of profile.nodes) {
-    const n = node.hitCount ?? 0;
-    if (n === 0) continue;
-    total += n;
-    const url = node.callFrame.url.replace(/^file:\/\//, '').replace(/node_modules\/\.cache\/drainwatch-bench\//, '');
-    const origin = !url
-      ? node.callFrame.functionName.startsWith('(') ? node.callFrame.functionName : '(native)'
-      : url.startsWith('node:')
-        ? 'node internals'
-        : /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url)?.[1] ?? url.replace(`${process.cwd()}/`, '');
-    hits.set(origin, (hits.get(origin) ?? 0) + n);
-  }
-  return [...hits.entries()]
-    .sort((a, b) => b[1] - a[1])
-    .slice(0, count)
-    .map(([key, n]) => `${((100 * n) / total).toFixed(1).padStart(5)} %  ${key}`);
+  return selfTime(profile, ({ callFrame: { functionName, url } }) => {
+    if (!url) return functionName.startsWith('(') ? functionName : '(native)';
+    if (url.startsWith('node:')) return 'node internals';
+    return /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(sourcePath(url))?.[1] ?? sourcePath(url);
+  }, count);
 }
 
 /** A summary of every profile in `dir` (one per measured window). */
