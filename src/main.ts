@@ -61,6 +61,13 @@ function listenOf(text: string): ListenAddress {
   return parsed;
 }
 
+/** The CA bundle named by probe.tls.ca_file, read once per loaded config (the prober and the Management Node share it). */
+const caBundles = new WeakMap<Config, Buffer | undefined>();
+function caBundle(config: Config): Buffer | undefined {
+  if (!caBundles.has(config)) caBundles.set(config, config.probe.tls.ca_file ? readFileSync(config.probe.tls.ca_file) : undefined);
+  return caBundles.get(config);
+}
+
 function proberFor(config: Config, clock: () => number): Prober {
   const tls = config.probe.tls;
   return new Prober({
@@ -68,7 +75,7 @@ function proberFor(config: Config, clock: () => number): Prober {
     bodyLimit: config.probe.body_limit,
     clock,
     tls: {
-      ca: tls.ca_file ? readFileSync(tls.ca_file) : undefined,
+      ca: caBundle(config),
       insecureSkipVerify: tls.insecure_skip_verify,
       servername: tls.servername,
     },
@@ -306,7 +313,7 @@ export class Service {
       pageSize: management.page_size,
       maxPages: management.max_pages,
       // The prober's CA bundle and verification opt-in apply to the Management Node too (its servername does not).
-      tls: { ca: probe.tls.ca_file ? readFileSync(probe.tls.ca_file) : undefined, insecureSkipVerify: probe.tls.insecure_skip_verify },
+      tls: { ca: caBundle(this.loaded.config), insecureSkipVerify: probe.tls.insecure_skip_verify },
       intervalMs: management.interval,
       discover: management.discover,
       nodePort: management.node_port,
