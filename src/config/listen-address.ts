@@ -22,7 +22,3 @@ export function parseListenAddress(text: string): ListenAddress | string {
   return { host: host === '' ? '0.0.0.0' : host, port };
 }
 
-/** Formats a listen address back to host:port, bracketing IPv6. */
-export function formatListenAddress(address: ListenAddress): string {
-  return isIP(address.host) === 6 ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
-}

@@ -1,15 +1,10 @@
 // One small error hierarchy with stable `code` strings; match on `code`, not `instanceof`.
 
 export type DrainwatchErrorCode =
-  | 'DW_CONFIG_INVALID'
-  | 'DW_UNKNOWN_NODE'
-  | 'DW_CLOSED'
   | 'DW_MANAGEMENT_AUTH'
   | 'DW_MANAGEMENT_HTTP'
   | 'DW_MANAGEMENT_MALFORMED'
-  | 'DW_MANAGEMENT_NETWORK'
-  | 'DW_COMMAND_FAILED'
-  | 'DW_BAD_REQUEST';
+  | 'DW_MANAGEMENT_NETWORK';
 
 /** Base error: `code` is stable and documented, `message` is for people. */
 export class DrainwatchError extends Error {
