@@ -6,7 +6,7 @@ import { isIP } from 'node:net';
 import { parseDocument } from 'yaml';
 import { ConfigSchema } from './schema.js';
 import { formatDuration } from './duration.js';
-import { parseListenAddress } from './listen-address.js';
+import { parseListenAddress } from './address.js';
 import type { z } from 'zod';
 import type { Config } from './schema.js';
 

@@ -6,7 +6,7 @@ import type { Secrets } from '../config/load.js';
 import type { Logger } from '../core/logger.js';
 import type { StateCore } from '../core/state.js';
 import type { SnapshotSource } from '../core/snapshot.js';
-import type { Metrics } from './metrics.js';
+import type { Metrics } from '../operator/metrics/registry.js';
 
 /** What a front-end is built from. `config()`/`secrets()` always return the current (reloaded) values. */
 export type FrontendContext = {

@@ -1,7 +1,7 @@
 // Test helper: one HAProxy agent-check exchange against drainwatch's agent port.
 
 import { connect } from 'node:net';
-import type { HaproxyAgentFrontend } from '../../src/frontends/haproxy-agent.js';
+import type { HaproxyAgentFrontend } from '../../src/frontends/haproxy/agent-server.js';
 
 /** Sends the node name as HAProxy's `agent-send` does and resolves with the raw reply (newline included). */
 export function askAgent(port: number, name: string): Promise<string> {

@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { loadConfigText } from '../../src/config/load.js';
-import { Service } from '../../src/main.js';
-import { Metrics } from '../../src/frontends/metrics.js';
-import type { ServiceOptions } from '../../src/main.js';
+import { Service } from '../../src/service/service.js';
+import { Metrics } from '../../src/operator/metrics/registry.js';
+import type { ServiceOptions } from '../../src/service/service.js';
 
 export type TestService = {
   service: Service;

@@ -54,7 +54,7 @@ describe('drainwatch process lifecycle', () => {
     const port = await freePort();
     const file = join(dir, 'drainwatch.yaml');
     writeFileSync(file, configFor(['px01', 'px02'], port));
-    const child = spawn(process.execPath, [...NODE_ARGS, 'src/cli.ts', '--config', file], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const child = spawn(process.execPath, [...NODE_ARGS, 'src/cli/main.ts', '--config', file], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     onTestFinished(() => {
       try {
         process.kill(-(child.pid as number), 'SIGKILL');
@@ -94,7 +94,7 @@ describe('drainwatch process lifecycle', () => {
     writeFileSync(good, 'nodes:\n  - { name: px01, address: 10.0.0.1 }\n');
     const run = (file: string) =>
       new Promise<{ code: number | null; output: string }>((resolve) => {
-        const child = spawn(process.execPath, [...NODE_ARGS, 'src/cli.ts', '--check-config', file], { cwd: ROOT });
+        const child = spawn(process.execPath, [...NODE_ARGS, 'src/cli/main.ts', '--check-config', file], { cwd: ROOT });
         let output = '';
         child.stdout.on('data', (c: Buffer) => (output += c.toString()));
         child.stderr.on('data', (c: Buffer) => (output += c.toString()));

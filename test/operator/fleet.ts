@@ -4,7 +4,7 @@ import { onTestFinished } from 'vitest';
 import { Simulator } from '../../src/simulator/index.js';
 import { startTestService, waitFor } from '../helpers/service.js';
 import type { Logger } from '../../src/core/logger.js';
-import type { ServiceOptions } from '../../src/main.js';
+import type { ServiceOptions } from '../../src/service/service.js';
 import type { TestService } from '../helpers/service.js';
 
 export const TOKEN = 'operator-test-token-3f9a';

@@ -2,8 +2,8 @@
 
 import { createServer } from 'node:net';
 import type { Server } from 'node:net';
-import { HaproxyAgentServer } from '../../../src/frontends/haproxy-agent.js';
-import { Metrics } from '../../../src/frontends/metrics.js';
+import { HaproxyAgentServer } from '../../../src/frontends/haproxy/agent-server.js';
+import { Metrics } from '../../../src/operator/metrics/registry.js';
 import { silentLogger } from '../../../src/core/logger.js';
 import { serve } from '../lib/rpc.js';
 import { freshCore } from './fresh-core.js';

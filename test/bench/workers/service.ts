@@ -3,8 +3,8 @@
 import { tmpdir } from 'node:os';
 import { stringify } from 'yaml';
 import { loadConfigText } from '../../../src/config/load.js';
-import { Service } from '../../../src/main.js';
-import { Metrics } from '../../../src/frontends/metrics.js';
+import { Service } from '../../../src/service/service.js';
+import { Metrics } from '../../../src/operator/metrics/registry.js';
 import { serve } from '../lib/rpc.js';
 
 let service: Service | null = null;

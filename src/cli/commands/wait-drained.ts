@@ -1,0 +1,149 @@
+// `drainwatch wait-drained NODE`: waits until a draining node has no calls left (for upgrade scripts).
+
+import { parseArgs } from 'node:util';
+import { formatDuration, parseDuration } from '../../config/duration.js';
+
+const USAGE = `Usage: drainwatch wait-drained NODE [--timeout 1h] [--interval 2s] [--url http://127.0.0.1:9555]
+
+Waits until NODE is draining (maintenance mode or an operator drain) and has no calls left,
+as seen by a running drainwatch with a Management Node configured (calls come from its
+media_tokens_used / signaling_count).
+
+Exit status: 0 drained; 1 timed out (the reason is printed); 2 usage error; 3 unknown node.`;
+
+export const EXIT_DRAINED = 0;
+export const EXIT_TIMEOUT = 1;
+export const EXIT_USAGE = 2;
+export const EXIT_UNKNOWN_NODE = 3;
+
+/** The fields of GET /api/v1/nodes/{name} this command reads. */
+type NodeStatus = { name: string; state: string; calls: number | null; drained_since: string | null; reason: string; maintenance: boolean };
+
+export type WaitDrainedIo = {
+  stdout: { write(text: string): unknown };
+  stderr: { write(text: string): unknown };
+  /** Aborts the wait (exit 1). */
+  signal?: AbortSignal;
+};
+
+/** True when the verdict says the node is out of service for new calls and empty. */
+export function isDrained(node: Pick<NodeStatus, 'state' | 'calls' | 'drained_since'>): boolean {
+  if (node.state === 'draining') return node.drained_since !== null;
+  if (node.state === 'maint') return node.drained_since !== null || node.calls === 0;
+  return false;
+}
+
+/** One human sentence for where a node stands (progress lines and the timeout reason). */
+export function describe(node: NodeStatus): string {
+  const calls = node.calls === null ? 'calls unknown (is a Management Node configured in drainwatch?)' : `${node.calls} call(s) left`;
+  if (node.state === 'draining' || node.state === 'maint') return `${node.name} is ${node.state} with ${calls}`;
+  if (node.state === 'ready') return `${node.name} is ready, not draining (put it into maintenance first); ${calls}`;
+  return `${node.name} is ${node.state} (${node.reason}); ${calls}`;
+}
+
+/**
+ * Runs the subcommand; resolves with the exit status.
+ *
+ * @example await run(['px01', '--timeout', '30m']) // 0 once px01 is drained
+ */
+export async function run(argv: string[], io: WaitDrainedIo = process): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        timeout: { type: 'string', default: '1h' },
+        interval: { type: 'string', default: '2s' },
+        url: { type: 'string', default: 'http://127.0.0.1:9555' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+    });
+  } catch (error) {
+    io.stderr.write(`drainwatch wait-drained: ${(error as Error).message}\n${USAGE}\n`);
+    return EXIT_USAGE;
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    io.stdout.write(`${USAGE}\n`);
+    return EXIT_DRAINED;
+  }
+  const [name, ...extra] = positionals;
+  const timeoutMs = parseDuration(values.timeout);
+  const intervalMs = parseDuration(values.interval);
+  const problems: string[] = [];
+  if (!name) problems.push('name the node to wait for');
+  if (extra.length > 0) problems.push(`unexpected argument(s): ${extra.join(' ')}`);
+  if (timeoutMs === undefined) problems.push(`--timeout "${values.timeout}" is not a duration such as 30m or 1h`);
+  if (intervalMs === undefined || intervalMs < 10) problems.push(`--interval "${values.interval}" must be a duration of at least 10ms, such as 2s`);
+  let base: URL | undefined;
+  try {
+    base = new URL(values.url);
+    if (base.protocol !== 'http:' && base.protocol !== 'https:') throw new Error('not http');
+  } catch {
+    problems.push(`--url "${values.url}" is not an http(s) URL`);
+  }
+  if (problems.length > 0 || !name || timeoutMs === undefined || intervalMs === undefined || !base) {
+    io.stderr.write(`drainwatch wait-drained: ${problems.join('; ')}\n${USAGE}\n`);
+    return EXIT_USAGE;
+  }
+
+  const target = new URL(`api/v1/nodes/${encodeURIComponent(name)}`, base.toString().endsWith('/') ? base : `${base.toString()}/`);
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  let lastProblem = 'no answer from drainwatch yet';
+  for (;;) {
+    if (io.signal?.aborted) {
+      io.stderr.write(`drainwatch wait-drained: stopped; ${last || lastProblem}\n`);
+      return EXIT_TIMEOUT;
+    }
+    const remaining = deadline - Date.now();
+    try {
+      const response = await fetch(target, {
+        headers: { accept: 'application/json' },
+        signal: AbortSignal.timeout(Math.max(100, Math.min(5000, remaining))),
+      });
+      if (response.status === 404) {
+        await response.body?.cancel();
+        io.stderr.write(`drainwatch wait-drained: drainwatch at ${base.origin} does not know a node named "${name}"\n`);
+        return EXIT_UNKNOWN_NODE;
+      }
+      if (!response.ok) {
+        await response.body?.cancel();
+        lastProblem = `drainwatch answered HTTP ${response.status} at ${target.toString()}`;
+      } else {
+        const node = (await response.json()) as NodeStatus;
+        if (isDrained(node)) {
+          const since = node.drained_since ? ` since ${node.drained_since}` : '';
+          io.stdout.write(`${node.name} is drained: ${node.state}, 0 calls${since}\n`);
+          return EXIT_DRAINED;
+        }
+        const line = describe(node);
+        if (line !== last) io.stderr.write(`${line}\n`);
+        last = line;
+        lastProblem = '';
+      }
+    } catch (error) {
+      lastProblem = `cannot reach drainwatch at ${target.toString()}: ${(error as Error).message}`;
+    }
+    const left = deadline - Date.now();
+    if (left <= 0) break;
+    await sleep(Math.min(intervalMs, left), io.signal);
+  }
+  const why = lastProblem || last;
+  io.stderr.write(`drainwatch wait-drained: timed out after ${formatDuration(timeoutMs)}: ${why}\n`);
+  return EXIT_TIMEOUT;
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}

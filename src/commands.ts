@@ -1,8 +1,0 @@
-// `drainwatch <subcommand>` modules, loaded on demand (one line per subcommand).
-
-export type Subcommand = { run(argv: string[]): Promise<number> };
-
-export const SUBCOMMANDS: Record<string, () => Promise<Subcommand>> = {
-  'wait-drained': () => import('./commands/wait-drained.js'),
-  print: () => import('./commands/print-haproxy.js'),
-};

@@ -1,0 +1,103 @@
+// Envoy REST EDS: POST /v3/discovery:endpoints answers a DiscoveryResponse built from the current snapshot.
+
+import { LRUCache } from 'lru-cache';
+import { readCappedBody } from '../../operator/http/read-body.js';
+import { answerDiscoveryRequest, discoveryResponse, parseDiscoveryRequest, renderLoadAssignment } from './eds-format.js';
+import type { Snapshot } from '../../core/snapshot.js';
+import type { ClusterLoadAssignmentJson, DiscoveryResponseJson } from './eds-format.js';
+import type { Frontend, FrontendContext } from '../frontend.js';
+
+export const EDS_PATH = '/v3/discovery:endpoints';
+
+/** A response and its JSON text, built once per snapshot. */
+type Prepared = { response: DiscoveryResponseJson; body: Uint8Array<ArrayBuffer> };
+
+/**
+ * Registers the REST EDS route. Each poll reads the current snapshot, so a verdict change is in
+ * the very next response; the rendering is cached per snapshot and cluster name.
+ *
+ * @example
+ * // Envoy: eds_config.api_config_source { api_type: REST, cluster_names: [drainwatch], refresh_delay: 1s }
+ * createEnvoyEds(context);
+ */
+export function createEnvoyEds(context: FrontendContext): Frontend {
+  const { app, source, logger, metrics } = context;
+  // "Log once per name" memories, bounded: cluster names come from clients and could be anything.
+  const warnedNames = new LRUCache<string, true>({ max: 1024 });
+  const warnedSkipped = new LRUCache<string, true>({ max: 1024 });
+  let cache: { snapshot: Snapshot; cluster: string; assignment: ClusterLoadAssignmentJson } | null = null;
+  // Hashing and serialising a 1,000-endpoint response costs milliseconds: do it once per snapshot, not per poll.
+  let responses: { snapshot: Snapshot; cluster: string; full?: Prepared; empty?: Prepared } | null = null;
+
+  const prepared = (snapshot: Snapshot, cluster: string, resources: ClusterLoadAssignmentJson[]): Prepared => {
+    if (!responses || responses.snapshot !== snapshot || responses.cluster !== cluster) responses = { snapshot, cluster };
+    const key = resources.length > 0 ? 'full' : 'empty';
+    const existing = responses[key];
+    if (existing) return existing;
+    const response = discoveryResponse(resources);
+    // Encoded once: writing a 158 KiB string makes Node re-encode it on every response.
+    return (responses[key] = { response, body: new TextEncoder().encode(JSON.stringify(response)) });
+  };
+
+  const assignmentFor = (snapshot: Snapshot, cluster: string): ClusterLoadAssignmentJson => {
+    if (cache && cache.snapshot === snapshot && cache.cluster === cluster) return cache.assignment;
+    const rendered = renderLoadAssignment(cluster, snapshot.nodes);
+    for (const name of rendered.skipped) {
+      if (warnedSkipped.has(name)) continue;
+      warnedSkipped.set(name, true);
+      logger.warn({ node: name }, 'node left out of EDS: Envoy needs an IP address (not a host name) and a port from 1 to 65535');
+    }
+    cache = { snapshot, cluster, assignment: rendered.assignment };
+    return rendered.assignment;
+  };
+
+  app.post(EDS_PATH, async (c) => {
+    const config = context.config();
+    const body = await readCappedBody(c.req.raw, config.http.body_limit);
+    if (!body.ok) {
+      metrics.edsRequests.inc({ result: 'bad_request' });
+      return c.text(`${body.error}\n`, body.status);
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(body.text);
+    } catch (error) {
+      metrics.edsRequests.inc({ result: 'bad_request' });
+      return c.text(`the body is not JSON: ${(error as Error).message}\n`, 400);
+    }
+    const parsed = parseDiscoveryRequest(json);
+    if (!parsed.ok) {
+      metrics.edsRequests.inc({ result: 'bad_request' });
+      return c.text(`malformed DiscoveryRequest: ${parsed.error}\n`, 400);
+    }
+    const request = parsed.request;
+    const cluster = config.envoy.cluster_name;
+    const snapshot = source.snapshot();
+    let responseBody = new Uint8Array(0);
+    const answer = answerDiscoveryRequest(request, cluster, () => assignmentFor(snapshot, cluster), (resources) => {
+      const ready = prepared(snapshot, cluster, resources);
+      responseBody = ready.body;
+      return ready.response;
+    });
+    metrics.edsRequests.inc({ result: answer.result });
+
+    if (request.errorDetail) {
+      logger.warn(
+        { envoy_node: request.nodeId, rejected: request.responseNonce || null, version_info: request.versionInfo, code: request.errorDetail.code, error: request.errorDetail.message },
+        'Envoy rejected an EDS response (NACK)',
+      );
+    }
+    const fresh = answer.otherNames.filter((name) => !warnedNames.has(name));
+    if (fresh.length > 0) {
+      for (const name of fresh) warnedNames.set(name, true);
+      logger.warn(
+        { envoy_node: request.nodeId, requested: fresh, served: cluster },
+        'Envoy asked EDS for clusters drainwatch does not serve; check eds_cluster_config.service_name against envoy.cluster_name',
+      );
+    }
+    if (answer.status === 304) return c.body(null, 304, { 'x-drainwatch-version': answer.version });
+    return c.body(responseBody, 200, { 'content-type': 'application/json', 'cache-control': 'no-store', 'x-drainwatch-version': answer.version });
+  });
+
+  return { name: 'envoy-eds', close: async () => undefined };
+}

@@ -1,0 +1,326 @@
+// Keeps one NGINX upstream include file in line with the verdicts: atomic write, `nginx -t`, debounced reload.
+
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { directivesOf, renderUpstream } from './render.js';
+import type { RenderMemory, UpstreamRendering } from './render.js';
+import type { NginxUpstreamConfig } from '../../config/schema.js';
+import type { Logger } from '../../core/logger.js';
+import type { Snapshot, SnapshotSource } from '../../core/snapshot.js';
+import type { Metrics } from '../../operator/metrics/registry.js';
+
+/** What running one command produced. `output` is stderr then stdout, trimmed to a few KiB. */
+export type CommandResult = { ok: boolean; code: number | null; signal: string | null; timedOut: boolean; output: string };
+
+/** Runs an argument vector (never through a shell) with a timeout. */
+export type CommandRunner = (argv: readonly string[], timeoutMs: number) => Promise<CommandResult>;
+
+const OUTPUT_LIMIT = 4096;
+const MAX_RETRY_MS = 60_000;
+
+/**
+ * Runs `argv[0]` with the remaining arguments, no shell; on timeout kills the
+ * whole process group (a wrapper script or `sudo` must not leave its child behind).
+ *
+ * @example await runCommand(['nginx', '-t'], 30_000) // { ok: true, code: 0, ... }
+ */
+export const runCommand: CommandRunner = (argv, timeoutMs) =>
+  new Promise((resolve) => {
+    const [file, ...args] = argv;
+    if (file === undefined) {
+      resolve({ ok: false, code: null, signal: null, timedOut: false, output: 'empty command' });
+      return;
+    }
+    let output = '';
+    let timedOut = false;
+    let settled = false;
+    const finish = (result: Omit<CommandResult, 'output' | 'timedOut'>, extra = ''): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve({ ...result, timedOut, output: `${output}${extra}`.trim().slice(0, OUTPUT_LIMIT) });
+    };
+    const child = spawn(file, args, { shell: false, detached: true, stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true });
+    const collect = (chunk: Buffer): void => {
+      if (output.length < OUTPUT_LIMIT) output += chunk.toString('utf8');
+    };
+    child.stdout.on('data', collect);
+    child.stderr.on('data', collect);
+    const timer = setTimeout(() => {
+      timedOut = true;
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        child.kill('SIGKILL');
+      }
+    }, timeoutMs);
+    child.once('error', (error) => finish({ ok: false, code: null, signal: null }, `\n${error.message}`));
+    child.once('close', (code, signal) =>
+      finish({ ok: code === 0 && !timedOut, code, signal }, timedOut ? `\ntimed out after ${timeoutMs} ms` : ''),
+    );
+  });
+
+/**
+ * Replaces `path` with `data` so a reader sees the old file or the new one, never
+ * half of one: temp file in the same directory (same file system, so the rename
+ * is atomic), fsync, rename, fsync the directory so the rename survives a crash.
+ * The temp name starts with "." and ends in ".tmp" so `include *.conf` never picks it up.
+ */
+export async function writeFileAtomic(path: string, data: string | Buffer): Promise<void> {
+  const dir = dirname(path);
+  const temp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const mode = await stat(path).then((s) => s.mode & 0o777, () => 0o644);
+  const handle = await open(temp, 'wx', mode);
+  try {
+    try {
+      await handle.writeFile(data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, path);
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw error;
+  }
+  const directory = await open(dir, 'r');
+  try {
+    await directory.sync();
+  } catch {
+    // Some file systems refuse fsync on a directory; the rename itself is done.
+  } finally {
+    await directory.close();
+  }
+}
+
+export type NginxWriterOptions = {
+  upstream: NginxUpstreamConfig;
+  source: SnapshotSource;
+  logger: Logger;
+  metrics: Metrics;
+  /** Default: `runCommand` (tests inject a fake). */
+  run?: CommandRunner;
+  clock?: () => number;
+};
+
+/**
+ * Writes one upstream's include file when the verdicts change what NGINX would
+ * read, validates it with `test_command` (restoring the previous file when that
+ * fails) and then runs `reload_command`. Changes are collected for `settle` ms
+ * and reloads are at least `min_reload_interval` apart: every reload leaves old
+ * workers alive for as long as their connections last, so a flapping node must
+ * not cause a reload storm.
+ *
+ * @example
+ * const writer = new NginxWriter({ upstream, source: core, logger, metrics });
+ * await writer.start();
+ * writer.rendering().text; // what GET /nginx/{upstream}.conf serves
+ */
+export class NginxWriter {
+  private options: NginxWriterOptions;
+  private readonly run: CommandRunner;
+  private readonly clock: () => number;
+  private readonly logger: Logger;
+  private current: UpstreamRendering;
+  /** Directives in the file NGINX was last told about (null: nothing known yet). */
+  private applied: string | null = null;
+  /** Directives of the last rendering that failed the test command (not retried until the rendering changes). */
+  private failed: string | null = null;
+  private reloadOwed = false;
+  private retryMs = 0;
+  private firstChangeAt: number | null = null;
+  private lastReloadAt = Number.NEGATIVE_INFINITY;
+  /** After a failed write or reload: no new attempt before this time (epoch ms). */
+  private retryAt = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  private pending = false;
+  private unsubscribe: (() => void) | null = null;
+  private closed = false;
+  private problemsSaid = '';
+
+  constructor(options: NginxWriterOptions) {
+    this.options = options;
+    this.run = options.run ?? runCommand;
+    this.clock = options.clock ?? Date.now;
+    this.logger = options.logger.child({ upstream: options.upstream.name });
+    this.current = this.render(options.source.snapshot(), null);
+  }
+
+  get name(): string {
+    return this.options.upstream.name;
+  }
+
+  get file(): string {
+    return this.options.upstream.file;
+  }
+
+  /** Reads what is on disk, subscribes to changes and schedules the first write. */
+  async start(): Promise<void> {
+    try {
+      this.applied = directivesOf(await readFile(this.file, 'utf8'));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+        this.logger.warn({ file: this.file, err: (error as Error).message }, 'cannot read the current NGINX include file; it will be rewritten');
+      }
+    }
+    if (this.closed) return;
+    this.unsubscribe = this.options.source.onChange((snapshot) => this.onChange(snapshot));
+    this.onChange(this.options.source.snapshot());
+  }
+
+  /** The latest rendering (what GET /nginx/{upstream}.conf serves; it may still be settling). */
+  rendering(): UpstreamRendering {
+    return this.current;
+  }
+
+  /** Takes new timing/commands (same file); the next apply uses them. */
+  update(upstream: NginxUpstreamConfig): void {
+    this.options = { ...this.options, upstream };
+  }
+
+  /** Stops listening and waits for a write/test/reload in progress. Idempotent. */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.unsubscribe?.();
+    this.unsubscribe = null;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.running;
+  }
+
+  private render(snapshot: Snapshot, previous: RenderMemory | null): UpstreamRendering {
+    return renderUpstream(snapshot, { upstream: this.name, previous, now: this.clock() });
+  }
+
+  private onChange(snapshot: Snapshot): void {
+    if (this.closed) return;
+    const wasFailOpen = this.current.failOpen;
+    this.current = this.render(snapshot, this.current.memory);
+    const { failOpen, problems } = this.current;
+    this.options.metrics.nginxFailOpen.set({ upstream: this.name }, failOpen ? 1 : 0);
+    if (failOpen && !wasFailOpen) {
+      this.logger.warn({ servers: this.current.servers }, 'no node is ready: keeping draining/unknown nodes in NGINX at weight 1 so the upstream is not empty (fail open)');
+    } else if (!failOpen && wasFailOpen) {
+      this.logger.info({}, 'a node is ready again: NGINX fail-open ended');
+    }
+    const said = problems.join('\n');
+    if (said !== this.problemsSaid && problems.length > 0) this.logger.warn({ problems }, 'NGINX rendering problems');
+    this.problemsSaid = said;
+    if (this.current.directives !== this.applied || this.reloadOwed) this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.closed) return;
+    if (this.running || this.timer) {
+      this.pending = true;
+      return;
+    }
+    const now = this.clock();
+    this.firstChangeAt ??= now;
+    const { settle, min_reload_interval: minInterval } = this.options.upstream;
+    const due = Math.max(this.firstChangeAt + settle, this.lastReloadAt + minInterval, this.retryAt);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.running = this.apply().finally(() => {
+        this.running = null;
+        if (this.pending && !this.closed) {
+          this.pending = false;
+          if (this.current.directives !== this.applied || this.reloadOwed) this.schedule();
+        }
+      });
+    }, Math.max(0, due - now));
+    this.timer.unref?.();
+  }
+
+  private async apply(): Promise<void> {
+    this.firstChangeAt = null;
+    this.pending = false;
+    const rendering = this.current;
+    const labels = { upstream: this.name };
+    if (rendering.servers === 0) {
+      this.options.metrics.nginxRenders.inc({ ...labels, result: 'empty' });
+      this.logger.warn({ file: this.file }, 'no node can be rendered: leaving the NGINX include file as it is');
+      return;
+    }
+    if (rendering.directives === this.applied) {
+      if (this.reloadOwed) await this.reload();
+      else this.options.metrics.nginxRenders.inc({ ...labels, result: 'unchanged' });
+      return;
+    }
+    if (rendering.directives === this.failed) return; // already failed the test; wait for a different rendering
+
+    const { file, test_command: testCommand, command_timeout: timeout } = this.options.upstream;
+    let previous: Buffer | null = null;
+    try {
+      previous = await readFile(file);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') return this.writeFailed(error);
+    }
+    try {
+      await writeFileAtomic(file, rendering.text);
+    } catch (error) {
+      return this.writeFailed(error);
+    }
+
+    const test = await this.run(testCommand, timeout);
+    if (!test.ok) {
+      this.failed = rendering.directives;
+      try {
+        if (previous === null) await rm(file, { force: true });
+        else await writeFileAtomic(file, previous);
+        // Counted once the previous file is back, so whoever reads the metric sees the restored file.
+        this.options.metrics.nginxRenders.inc({ ...labels, result: 'test_failed' });
+        this.logger.error(
+          { file, command: testCommand, code: test.code, timed_out: test.timedOut, output: test.output, version: rendering.version },
+          'NGINX rejected the new upstream file; previous file restored, NGINX not reloaded',
+        );
+      } catch (error) {
+        this.options.metrics.nginxRenders.inc({ ...labels, result: 'test_failed' });
+        this.options.metrics.nginxRenders.inc({ ...labels, result: 'restore_failed' });
+        this.logger.error({ file, err: (error as Error).message, output: test.output }, 'NGINX rejected the new upstream file AND restoring the previous one failed: fix the file by hand');
+      }
+      return;
+    }
+    this.applied = rendering.directives;
+    this.failed = null;
+    this.options.metrics.nginxRenders.inc({ ...labels, result: 'written' });
+    this.logger.info({ file, version: rendering.version, servers: rendering.servers, in_service: rendering.usable }, 'NGINX upstream file written and tested');
+    await this.reload();
+  }
+
+  private async reload(): Promise<void> {
+    const { reload_command: command, command_timeout: timeout, min_reload_interval: minInterval } = this.options.upstream;
+    this.lastReloadAt = this.clock();
+    const result = await this.run(command, timeout);
+    if (result.ok) {
+      this.reloadOwed = false;
+      this.retryMs = 0;
+      this.retryAt = 0;
+      this.options.metrics.nginxReloads.inc({ upstream: this.name, result: 'ok' });
+      this.logger.info({ command }, 'NGINX reloaded');
+      return;
+    }
+    // The file passed the test and stays; retry the reload, backing off up to a minute.
+    this.reloadOwed = true;
+    this.backOff(minInterval);
+    this.options.metrics.nginxReloads.inc({ upstream: this.name, result: 'failed' });
+    this.logger.error({ command, code: result.code, timed_out: result.timedOut, output: result.output, retry_in_ms: this.retryMs }, 'NGINX reload failed; will retry');
+  }
+
+  /** Schedules a retry after a failure, doubling the wait up to a minute. */
+  private backOff(minInterval: number): void {
+    this.retryMs = Math.min(MAX_RETRY_MS, Math.max(1000, minInterval, this.retryMs * 2));
+    this.retryAt = this.clock() + this.retryMs;
+    this.pending = true;
+  }
+
+  private writeFailed(error: unknown): void {
+    const { min_reload_interval: minInterval } = this.options.upstream;
+    this.options.metrics.nginxRenders.inc({ upstream: this.name, result: 'write_failed' });
+    this.backOff(minInterval);
+    this.logger.error({ file: this.file, err: (error as Error).message, retry_in_ms: this.retryMs }, 'cannot write the NGINX upstream file; will retry');
+  }
+}

@@ -1,0 +1,119 @@
+// Table tests for the pure verdict → HAProxy agent reply formatter and the runtime-API command builder.
+
+import { describe, expect, it } from 'vitest';
+import { formatAgentReply, MAX_DESCRIPTION_LENGTH, replyResult, sanitizeDescription } from '../../../src/frontends/haproxy/reply.js';
+import { parseRuntimeSocket, processIdentity, runtimeCommands, splitCliAnswer } from '../../../src/frontends/haproxy/runtime-pusher.js';
+import type { NodeState } from '../../../src/core/verdict.js';
+
+const verdict = (state: NodeState, weight = 100, reason = '') => ({ name: 'px01', state, weight, reason });
+
+describe('formatAgentReply', () => {
+  it.each([
+    ['ready at full weight', verdict('ready', 100), 'up ready 100%\n'],
+    ['ready with a load-derived weight', verdict('ready', 65), 'up ready 65%\n'],
+    ['ready with the minimum weight', verdict('ready', 1), 'up ready 1%\n'],
+    ['ready with an out-of-range weight (clamped high)', verdict('ready', 250), 'up ready 100%\n'],
+    ['ready with an out-of-range weight (clamped low)', verdict('ready', 0), 'up ready 1%\n'],
+    ['ready with a fractional weight (rounded)', verdict('ready', 64.6), 'up ready 65%\n'],
+    ['ready with a NaN weight (full)', verdict('ready', Number.NaN), 'up ready 100%\n'],
+    ['ready ignores the reason', verdict('ready', 40, 'ok'), 'up ready 40%\n'],
+    ['draining with a reason', verdict('draining', 100, 'Node is in maintenance mode'), 'up drain #Node is in maintenance mode\n'],
+    ['draining without a reason', verdict('draining', 100, ''), 'up drain\n'],
+    ['maint with a reason', verdict('maint', 100, 'operator override: decommission'), 'up maint #operator override: decommission\n'],
+    ['down with a reason', verdict('down', 100, 'refused: connect ECONNREFUSED'), 'down #refused: connect ECONNREFUSED\n'],
+    ['down without a reason', verdict('down', 100, '   '), 'down\n'],
+    ['unknown changes nothing', verdict('unknown', 100, 'no probe result yet'), '\n'],
+  ])('replies for %s', (_label, input, expected) => {
+    expect(formatAgentReply(input)).toBe(expected);
+  });
+
+  it('replies with an empty line for a node name drainwatch does not know', () => {
+    expect(formatAgentReply(undefined)).toBe('\n');
+  });
+
+  it('never lets a reason inject a second line, a second description or control bytes', () => {
+    const reply = formatAgentReply(verdict('draining', 100, 'upgrade\r\nup ready 100%\n#x\0\ttab\x1b[31m'));
+    expect(reply).toBe('up drain #upgrade up ready 100% x tab [31m\n');
+    expect(reply.indexOf('\n')).toBe(reply.length - 1);
+    expect(reply).not.toMatch(/\r/);
+    expect(reply.split('#')).toHaveLength(2);
+  });
+
+  it('truncates long reasons to what HAProxy shows, with an ellipsis', () => {
+    const reply = formatAgentReply(verdict('maint', 100, 'x'.repeat(5000)));
+    const description = reply.slice(reply.indexOf('#') + 1, -1);
+    expect(description.length).toBeLessThanOrEqual(MAX_DESCRIPTION_LENGTH - 1);
+    expect(description.endsWith('...')).toBe(true);
+    expect(reply.length).toBeLessThanOrEqual('up maint #'.length + MAX_DESCRIPTION_LENGTH + 1);
+  });
+
+  it.each([
+    ['plain text', 'SW upgrade', 'SW upgrade'],
+    ['CR and LF', 'a\r\nb', 'a b'],
+    ['hash signs', '#1 #2', '1 2'],
+    ['non-ASCII letters', 'Wartung läuft', 'Wartung l uft'],
+    ['only whitespace', ' \t\n ', ''],
+    ['exactly the limit', 'y'.repeat(13), 'y'.repeat(13)],
+    ['one over the limit', 'y'.repeat(14), 'yyyyyyyyyy...'],
+  ])('sanitises %s', (_label, input, expected) => {
+    expect(sanitizeDescription(input, 13)).toBe(expected);
+  });
+
+  it.each([
+    [verdict('ready'), 'ready'],
+    [verdict('draining'), 'drain'],
+    [verdict('maint'), 'maint'],
+    [verdict('down'), 'down'],
+    [verdict('unknown'), 'unknown'],
+    [undefined, 'unknown_node'],
+  ])('labels the reply for the metric (%#)', (input, expected) => {
+    expect(replyResult(input)).toBe(expected);
+  });
+});
+
+describe('runtimeCommands', () => {
+  it.each([
+    ['ready', verdict('ready', 65), false, ['set server pexip/px01 state ready', 'set server pexip/px01 weight 65%']],
+    ['ready after a forced down', verdict('ready', 100), true, ['set server pexip/px01 state ready', 'set server pexip/px01 weight 100%', 'set server pexip/px01 health up']],
+    ['draining', verdict('draining'), false, ['set server pexip/px01 state drain']],
+    ['draining after a forced down', verdict('draining'), true, ['set server pexip/px01 state drain', 'set server pexip/px01 health up']],
+    ['maint', verdict('maint'), false, ['set server pexip/px01 state maint']],
+    ['down', verdict('down'), false, ['set server pexip/px01 health down']],
+    ['unknown', verdict('unknown'), false, []],
+  ])('sends the commands for %s', (_label, input, forcedDown, expected) => {
+    expect(runtimeCommands('pexip', input, forcedDown)).toEqual(expected);
+  });
+});
+
+describe('splitCliAnswer', () => {
+  it.each([
+    ['all successes', '\n\n\n', 3, ['', '', '']],
+    ['an error in the middle', '\nNo such server.\n\n\n', 3, ['', 'No such server.', '']],
+    ['a multi-line output first', 'Name: HAProxy\nPid: 7\n\n\n', 2, ['Name: HAProxy\nPid: 7', '']],
+    ['a truncated answer', '\n', 2, null],
+    ['an unterminated output', 'Pid: 7\n', 1, null],
+  ])('splits %s', (_label, text, count, expected) => {
+    expect(splitCliAnswer(text, count)).toEqual(expected);
+  });
+
+  it('reads the process identity from show info', () => {
+    expect(processIdentity('Name: HAProxy\nPid: 8831\nUptime_sec: 3\nStart_time_sec: 1795836385\n')).toBe('8831@1795836385');
+    expect(processIdentity('Unknown command.')).toBeNull();
+  });
+});
+
+describe('parseRuntimeSocket', () => {
+  it.each([
+    ['/run/haproxy/admin.sock', { path: '/run/haproxy/admin.sock' }],
+    ['unix@/tmp/a.sock', { path: '/tmp/a.sock' }],
+    ['127.0.0.1:9999', { host: '127.0.0.1', port: 9999 }],
+    ['ipv4@127.0.0.1:9999', { host: '127.0.0.1', port: 9999 }],
+    ['[::1]:9999', { host: '::1', port: 9999 }],
+  ])('reads %s', (text, expected) => {
+    expect(parseRuntimeSocket(text)).toEqual(expected);
+  });
+
+  it.each(['admin.sock', '127.0.0.1', '127.0.0.1:0', 'host:99999'])('rejects %s with a sentence', (text) => {
+    expect(parseRuntimeSocket(text)).toMatch(/unix socket path|needs a port/);
+  });
+});
