@@ -1,7 +1,8 @@
-// Persists operator overrides in `state.file` (atomic write: temp file, fsync, rename) so they survive restarts.
+// Persists operator overrides in `state.file` (through the shared atomic write) so they survive restarts.
 
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync, unlinkSync } from 'node:fs';
-import { dirname, basename, join } from 'node:path';
+import { readFileSync, renameSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
+import { cleanStaleTempFiles, writeFileAtomic } from './atomic-write.js';
 import type { Logger } from '../core/logger.js';
 import type { Override } from '../core/verdict.js';
 
@@ -137,10 +138,12 @@ export class OverrideStore {
     this.lastWritten = null;
   }
 
-  /** Reads the state file (synchronously: it runs once, before the first verdict). */
+  /** Reads the state file (synchronously: it runs once, before the first verdict) after removing temp files a crash left. */
   load(): LoadedOverrides {
     const file = this.file;
     if (!file) return { overrides: new Map(), expired: [] };
+    const stale = cleanStaleTempFiles(dirname(file), basename(file));
+    if (stale.length > 0) this.logger.warn({ file, removed: stale }, `removed ${stale.length} temp file(s) an interrupted write of ${file} left behind`);
     let text: string;
     try {
       text = readFileSync(file, 'utf8');
@@ -180,31 +183,18 @@ export class OverrideStore {
     return run;
   }
 
-  private write(overrides: ReadonlyMap<string, Override>): boolean {
+  private async write(overrides: ReadonlyMap<string, Override>): Promise<boolean> {
     const file = this.file;
     if (!file) return true;
     const text = formatOverrides(overrides, this.clock());
     if (this.lastWritten !== null && sameOverrides(this.lastWritten, text)) return true;
-    const temp = join(dirname(file), `.${basename(file)}.${process.pid}.tmp`);
     try {
-      const fd = openSync(temp, 'w', 0o600);
-      try {
-        writeSync(fd, text);
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
-      renameSync(temp, file);
-      syncDirectory(dirname(file));
+      // 0600: reasons and operator names are not for every local user.
+      await writeFileAtomic(file, text, { mode: 0o600 });
       this.lastWritten = text;
       this.onWrite?.('ok');
       return true;
     } catch (error) {
-      try {
-        unlinkSync(temp);
-      } catch {
-        // the temp file may never have been created
-      }
       this.onWrite?.('failed');
       this.logger.error({ file, err: error }, `cannot write state file ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}; overrides are in force but will not survive a restart`);
       return false;
@@ -216,18 +206,4 @@ export class OverrideStore {
 function sameOverrides(a: string, b: string): boolean {
   const strip = (text: string) => text.replace(/"saved_at": "[^"]*",/, '');
   return strip(a) === strip(b);
-}
-
-function syncDirectory(dir: string): void {
-  // Makes the rename itself durable; some filesystems refuse fsync on a directory, which is harmless.
-  try {
-    const fd = openSync(dir, 'r');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    // best effort
-  }
 }

@@ -62,6 +62,19 @@ describe('OverrideStore', () => {
     expect([...again.load().overrides]).toEqual([['px01', drain]]);
   });
 
+  it('removes temp files an interrupted write left next to the state file when it loads, and nothing else', async () => {
+    const dir = scratch();
+    const file = join(dir, 'overrides.json');
+    await new OverrideStore({ file, logger: captureLogger(), clock: () => NOW }).save(new Map([['px01', drain]]));
+    writeFileSync(join(dir, '.overrides.json.0123456789abcdef.tmp'), '{"half": ');
+    writeFileSync(join(dir, 'notes.tmp'), 'not ours');
+    const logger = captureLogger();
+    const loaded = new OverrideStore({ file, logger, clock: () => NOW }).load();
+    expect([...loaded.overrides.keys()]).toEqual(['px01']);
+    expect(readdirSync(dir).sort()).toEqual(['notes.tmp', 'overrides.json']);
+    expect(logger.lines.find((l) => l.level === 'warn')?.message).toMatch(/removed 1 temp file/);
+  });
+
   it('treats a missing file as no overrides and a null file as memory-only', async () => {
     const dir = scratch();
     expect(new OverrideStore({ file: join(dir, 'absent.json'), logger: captureLogger() }).load().overrides.size).toBe(0);
