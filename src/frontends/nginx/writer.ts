@@ -1,9 +1,9 @@
 // Keeps one NGINX upstream include file in line with the verdicts: atomic write, `nginx -t`, debounced reload.
 
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { open, readFile, rename, rm, stat } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { readFile, rm } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
+import { cleanStaleTempFiles, writeFileAtomic } from '../../persist/atomic-write.js';
 import { directivesOf, renderUpstream } from './render.js';
 import type { RenderMemory, UpstreamRendering } from './render.js';
 import type { NginxUpstreamConfig } from '../../config/schema.js';
@@ -62,38 +62,8 @@ export const runCommand: CommandRunner = (argv, timeoutMs) =>
     );
   });
 
-/**
- * Replaces `path` with `data` so a reader sees the old file or the new one, never
- * half of one: temp file in the same directory (same file system, so the rename
- * is atomic), fsync, rename, fsync the directory so the rename survives a crash.
- * The temp name starts with "." and ends in ".tmp" so `include *.conf` never picks it up.
- */
-export async function writeFileAtomic(path: string, data: string | Buffer): Promise<void> {
-  const dir = dirname(path);
-  const temp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  const mode = await stat(path).then((s) => s.mode & 0o777, () => 0o644);
-  const handle = await open(temp, 'wx', mode);
-  try {
-    try {
-      await handle.writeFile(data);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temp, path);
-  } catch (error) {
-    await rm(temp, { force: true });
-    throw error;
-  }
-  const directory = await open(dir, 'r');
-  try {
-    await directory.sync();
-  } catch {
-    // Some file systems refuse fsync on a directory; the rename itself is done.
-  } finally {
-    await directory.close();
-  }
-}
+// NGINX's master reads the file: keep the mode an operator gave it, 0644 for a new one.
+const FILE_MODE = { mode: 0o644, keepMode: true } as const;
 
 export type NginxWriterOptions = {
   upstream: NginxUpstreamConfig;
@@ -159,6 +129,8 @@ export class NginxWriter {
 
   /** Reads what is on disk, subscribes to changes and schedules the first write. */
   async start(): Promise<void> {
+    const stale = cleanStaleTempFiles(dirname(this.file), basename(this.file));
+    if (stale.length > 0) this.logger.warn({ file: this.file, removed: stale }, 'removed temp files an interrupted write left next to the NGINX include file');
     try {
       this.applied = directivesOf(await readFile(this.file, 'utf8'));
     } catch (error) {
@@ -260,7 +232,7 @@ export class NginxWriter {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') return this.writeFailed(error);
     }
     try {
-      await writeFileAtomic(file, rendering.text);
+      await writeFileAtomic(file, rendering.text, FILE_MODE);
     } catch (error) {
       return this.writeFailed(error);
     }
@@ -270,7 +242,7 @@ export class NginxWriter {
       this.failed = rendering.directives;
       try {
         if (previous === null) await rm(file, { force: true });
-        else await writeFileAtomic(file, previous);
+        else await writeFileAtomic(file, previous, FILE_MODE);
         // Counted once the previous file is back, so whoever reads the metric sees the restored file.
         this.options.metrics.nginxRenders.inc({ ...labels, result: 'test_failed' });
         this.logger.error(
