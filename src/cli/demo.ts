@@ -52,13 +52,13 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
   scenario.on('event', (event) => out.write(`${time()}  [simulator] ${event.message}\n`));
 
   const { http } = service.config;
-  const agent = service.config.haproxy.agent?.listen;
+  const agent = service.config.haproxy.agent?.listen.text;
   out.write(
     [
       `drainwatch demo: ${sim.nodes().length} simulated Conferencing Nodes, a rolling upgrade starts in about 10 s.`,
-      `  verdicts (JSON):   curl -s http://${http.listen}/api/v1/nodes`,
-      `  dashboard:         http://${http.listen}/`,
-      `  metrics:           curl -s http://${http.listen}/metrics`,
+      `  verdicts (JSON):   curl -s http://${http.listen.text}/api/v1/nodes`,
+      `  dashboard:         http://${http.listen.text}/`,
+      `  metrics:           curl -s http://${http.listen.text}/metrics`,
       agent ? `  HAProxy agent:     printf 'px01\\n' | nc ${agent.replace(':', ' ')}` : '',
       `  simulator control: ${sim.controlUrl}/nodes`,
       'Press Ctrl-C to stop.',

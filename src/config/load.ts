@@ -2,11 +2,10 @@
 
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { isIP } from 'node:net';
 import { parseDocument } from 'yaml';
 import { ConfigSchema } from './schema.js';
 import { formatDuration } from './duration.js';
-import { parseListenAddress } from './address.js';
+import { formatHost } from './address.js';
 import type { z } from 'zod';
 import type { Config } from './schema.js';
 
@@ -66,8 +65,7 @@ export function loadConfigText(text: string, options: LoadOptions = {}, source =
 
 /** The default status URL of a node: https on 443 at its address. */
 export function defaultStatusUrl(address: string): string {
-  const host = isIP(address) === 6 ? `[${address}]` : address;
-  return `https://${host}/api/client/v2/status`;
+  return `https://${formatHost(address)}/api/client/v2/status`;
 }
 
 function formatPath(path: readonly PropertyKey[]): string {
@@ -188,29 +186,12 @@ function checkRules(config: Config, env: NodeJS.ProcessEnv, errors: string[]): S
   }
   if (probe.tls.ca_file) checkReadable('probe.tls.ca_file', probe.tls.ca_file, 'the CA bundle', errors);
 
-  const listens: Array<[string, string | undefined]> = [
-    ['http.listen', config.http.listen],
-    ['haproxy.agent.listen', config.haproxy.agent?.listen],
-  ];
-  for (const [key, value] of listens) {
-    if (value === undefined) continue;
-    const parsed = parseListenAddress(value);
-    if (typeof parsed === 'string') errors.push(`${key}: ${parsed}`);
-  }
-
+  // Listen addresses and stats sockets are parsed (and their errors reported) by the schema.
   const backends = new Set<string>();
   config.haproxy.runtime_api.forEach((entry, index) => {
-    if (backends.has(`${entry.socket} ${entry.backend}`)) {
-      errors.push(`haproxy.runtime_api[${index}]: backend "${entry.backend}" on ${entry.socket} is listed twice`);
-    }
-    backends.add(`${entry.socket} ${entry.backend}`);
-    const socket = entry.socket.trim();
-    if (!socket.startsWith('/') && !socket.startsWith('unix@') && !socket.startsWith('.')) {
-      const address = parseListenAddress(socket.replace(/^ipv[46]@/, ''));
-      if (typeof address === 'string' || address.port === 0) {
-        errors.push(`haproxy.runtime_api[${index}].socket: "${entry.socket}" is neither a unix socket path (starting with "/") nor host:port`);
-      }
-    }
+    const key = `${entry.socket.text} ${entry.backend}`;
+    if (backends.has(key)) errors.push(`haproxy.runtime_api[${index}]: backend "${entry.backend}" on ${entry.socket.text} is listed twice`);
+    backends.add(key);
   });
 
   const upstreams = new Set<string>();

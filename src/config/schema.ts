@@ -2,6 +2,9 @@
 
 import { z } from 'zod';
 import { formatDuration, parseDuration } from './duration.js';
+import { parseListenAddress, parseRuntimeSocket } from './address.js';
+import { NODE_NAME_PATTERN, NODE_NAME_RULE } from '../core/names.js';
+import type { ConfiguredListen, ConfiguredSocket } from './address.js';
 
 /** A duration written as "500ms", "2s", "1m"; parsed to milliseconds. */
 const duration = (bounds: { min?: number; max?: number } = {}) =>
@@ -52,14 +55,36 @@ const url = (what: string) =>
     { error: (issue) => `"${String(issue.input)}" is not ${what}` },
   );
 
+/** A listen address written as host:port; parsed here once, so nothing downstream re-parses it. */
+const listen = (fallback: string) =>
+  z
+    .string({ error: 'must be a listen address of the form host:port (a string)' })
+    .transform((text, ctx): ConfiguredListen => {
+      const parsed = parseListenAddress(text);
+      if (typeof parsed === 'string') {
+        ctx.addIssue({ code: 'custom', message: parsed });
+        return z.NEVER;
+      }
+      return { ...parsed, text };
+    })
+    .prefault(fallback);
+
+/** An HAProxy stats socket: a unix socket path or host:port, parsed here once. */
+const runtimeSocket = nonEmpty('a stats socket: a unix socket path or host:port').transform((text, ctx): ConfiguredSocket => {
+  const parsed = parseRuntimeSocket(text);
+  if (typeof parsed === 'string') {
+    ctx.addIssue({ code: 'custom', message: parsed });
+    return z.NEVER;
+  }
+  return { ...parsed, text };
+});
+
 const command = z
   .array(nonEmpty('a command-line argument'), { error: 'must be a command as an array of arguments, e.g. ["nginx", "-s", "reload"]' })
   .min(1, { error: 'must name at least the program to run' });
 
 export const NodeSchema = z.strictObject({
-  name: nonEmpty('the node name').regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, {
-    error: 'must start with a letter or digit and contain only letters, digits, ".", "_" and "-"',
-  }),
+  name: nonEmpty('the node name').regex(NODE_NAME_PATTERN, { error: `must ${NODE_NAME_RULE}` }),
   address: nonEmpty('the address the load balancer sends traffic to'),
   port: int(1, 65535).default(443),
   status_url: url('an http(s) URL for the node status endpoint').optional(),
@@ -116,7 +141,7 @@ export const PolicySchema = z.strictObject({
 export const HaproxySchema = z.strictObject({
   agent: z
     .strictObject({
-      listen: z.string().default('127.0.0.1:5555'),
+      listen: listen('127.0.0.1:5555'),
       max_connections: int(1, 1_000_000).default(4096),
       idle_timeout: duration({ min: 10 }).default(5000),
       max_line_bytes: int(16, 65_536).default(256),
@@ -126,7 +151,7 @@ export const HaproxySchema = z.strictObject({
   runtime_api: z
     .array(
       z.strictObject({
-        socket: nonEmpty('a stats socket: a unix socket path or host:port'),
+        socket: runtimeSocket,
         backend: nonEmpty('the HAProxy backend name').regex(/^[A-Za-z0-9._:-]+$/, {
           error: 'must be an HAProxy backend name (letters, digits, ".", "_", ":" and "-")',
         }),
@@ -138,7 +163,7 @@ export const HaproxySchema = z.strictObject({
 });
 
 export const HttpSchema = z.strictObject({
-  listen: z.string().default('127.0.0.1:9555'),
+  listen: listen('127.0.0.1:9555'),
   admin_token_env: nonEmpty('an environment variable name').optional(),
   admin_token_file: nonEmpty('a file path').optional(),
   body_limit: int(1, 16 * 1024 * 1024).default(64 * 1024),
@@ -183,9 +208,4 @@ export const ConfigSchema = z.strictObject({
 
 /** The validated configuration: snake_case keys as written, durations in milliseconds. */
 export type Config = z.output<typeof ConfigSchema>;
-export type NodeConfig = z.output<typeof NodeSchema>;
-export type ProbeConfig = z.output<typeof ProbeSchema>;
-export type TlsConfig = z.output<typeof TlsSchema>;
-export type ManagementConfig = z.output<typeof ManagementSchema>;
-export type PolicyConfig = z.output<typeof PolicySchema>;
 export type NginxUpstreamConfig = z.output<typeof NginxUpstreamSchema>;

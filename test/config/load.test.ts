@@ -31,8 +31,9 @@ describe('config loading', () => {
     expect(config.probe).toMatchObject({ interval: 1000, timeout: 800, jitter: 0.1, rise: 2, fall: 2, max_age: 5000, concurrency: 256 });
     expect(config.probe.tls).toEqual({ ca_file: null, insecure_skip_verify: false, servername: null });
     expect(config.policy).toMatchObject({ min_weight: 1, weight_step: 5, degraded_load: 90, guard_down_fraction: 0.5 });
-    expect(config.haproxy.agent?.listen).toBe('127.0.0.1:5555');
-    expect(config.http.listen).toBe('127.0.0.1:9555');
+    // Listen addresses are parsed once, here: the parts plus the text as written.
+    expect(config.haproxy.agent?.listen).toEqual({ host: '127.0.0.1', port: 5555, text: '127.0.0.1:5555' });
+    expect(config.http.listen).toEqual({ host: '127.0.0.1', port: 9555, text: '127.0.0.1:9555' });
     expect(config.envoy.cluster_name).toBe('pexip');
     expect(config.management).toBeNull();
   });
@@ -106,6 +107,8 @@ nginx:
     ['duration without unit', `${NODE}probe: { interval: 1000 }\n`, ['probe.interval: must be a duration such as 500ms, 2s or 1m (a string with a unit)']],
     ['jitter above 1', `${NODE}probe: { jitter: 2 }\n`, ['probe.jitter: must be a number from 0 to 1']],
     ['invalid listen address', `${NODE}http: { listen: "nowhere" }\n`, ['http.listen: "nowhere" is not a listen address of the form host:port (for example 127.0.0.1:9555 or [::1]:9555)']],
+    ['runtime socket neither a path nor host:port', `${NODE}haproxy: { runtime_api: [ { socket: "127.0.0.1:0", backend: pexip } ] }\n`, ['haproxy.runtime_api[0].socket: "127.0.0.1:0" is neither a unix socket path (starting with "/") nor host:port']],
+    ['the same backend twice on one socket', `${NODE}haproxy: { runtime_api: [ { socket: /run/a.sock, backend: pexip }, { socket: /run/a.sock, backend: pexip } ] }\n`, ['haproxy.runtime_api[1]: backend "pexip" on /run/a.sock is listed twice']],
     ['listen port above 65535', `${NODE}haproxy: { agent: { listen: "127.0.0.1:99999" } }\n`, ['haproxy.agent.listen: port 99999 in "127.0.0.1:99999" is above 65535']],
     ['unreadable CA file', `${NODE}probe: { tls: { ca_file: missing.pem } }\n`, [`probe.tls.ca_file: cannot read ${join(dir, 'missing.pem')} (the CA bundle): ENOENT`]],
     ['missing password env var', `${NODE}management: { url: "https://m.example", username: admin, password_env: MGMT_PW }\n`, ['management.password_env: environment variable MGMT_PW (the Management Node password) is not set or empty']],

@@ -1,7 +1,7 @@
 // `drainwatch print haproxy --config FILE`: the HAProxy `server` lines for the configured inventory.
 
-import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
+import { formatHostPort } from '../../config/address.js';
 import { loadConfigFile } from '../../config/load.js';
 import type { Config } from '../../config/schema.js';
 
@@ -18,11 +18,6 @@ Prints one HAProxy "server" line per node of the static inventory, to paste betw
 
 export type HaproxyServerLinesOptions = { mode: 'agent' | 'push'; cookie: boolean; indent?: string };
 
-/** `host:port` as HAProxy reads it: IPv6 in brackets. */
-function haproxyAddress(address: string, port: number): string {
-  return isIP(address) === 6 ? `[${address}]:${port}` : `${address}:${port}`;
-}
-
 /**
  * The `server` lines for a config's static nodes (node names are valid HAProxy server names:
  * the config only accepts letters, digits, ".", "_" and "-").
@@ -33,7 +28,7 @@ function haproxyAddress(address: string, port: number): string {
 export function haproxyServerLines(config: Config, options: HaproxyServerLinesOptions): string[] {
   const indent = options.indent ?? '    ';
   return config.nodes.map((node) => {
-    const words = [`server ${node.name}`, haproxyAddress(node.address, node.port)];
+    const words = [`server ${node.name}`, formatHostPort(node.address, node.port)];
     if (options.mode === 'agent') words.push(`agent-send "${node.name}\\n"`);
     if (options.cookie) words.push(`cookie ${node.name}`);
     return `${indent}${words.join(' ')}`;
@@ -44,8 +39,7 @@ export function haproxyServerLines(config: Config, options: HaproxyServerLinesOp
 function agentHint(config: Config): string {
   const listen = config.haproxy.agent?.listen;
   if (!listen) return '    # haproxy.agent is disabled in this config: use --mode push with haproxy.runtime_api';
-  const port = listen.slice(listen.lastIndexOf(':') + 1);
-  return `    # default-server ... agent-check agent-addr <address of drainwatch> agent-port ${port} agent-inter 2s  (haproxy.agent.listen: ${listen})`;
+  return `    # default-server ... agent-check agent-addr <address of drainwatch> agent-port ${listen.port} agent-inter 2s  (haproxy.agent.listen: ${listen.text})`;
 }
 
 export async function run(argv: string[]): Promise<number> {

@@ -2,7 +2,8 @@
 
 import { createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
-import { parseListenAddress } from '../../config/address.js';
+import { formatHostPort, listenOn } from '../../config/address.js';
+import { isNodeName } from '../../core/names.js';
 import { formatAgentReply, NO_CHANGE_REPLY, replyResult } from './reply.js';
 import type { ListenAddress } from '../../config/address.js';
 import type { Config } from '../../config/schema.js';
@@ -13,9 +14,6 @@ import type { Metrics } from '../../operator/metrics/registry.js';
 
 /** Longest request line accepted (node names are far shorter); longer ones get the no-change reply. */
 export const MAX_REQUEST_LINE_BYTES = 256;
-
-// Node names as the config accepts them; anything else cannot be a node and is a bad request.
-const NODE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 export type HaproxyAgentServerOptions = {
   source: SnapshotSource;
@@ -57,14 +55,11 @@ export class HaproxyAgentServer {
   /** Binds the listener; rejects with the OS error (EADDRINUSE, EACCES) when it cannot. */
   async start(): Promise<void> {
     const { host, port } = this.options.listen;
-    await new Promise<void>((resolve, reject) => {
-      const onError = (error: Error) => reject(new Error(`haproxy.agent.listen: cannot listen on ${host}:${port}: ${error.message}`, { cause: error }));
-      this.server.once('error', onError);
-      this.server.listen({ host, port, backlog: 1024 }, () => {
-        this.server.off('error', onError);
-        resolve();
-      });
-    });
+    try {
+      await listenOn(this.server, { host, port, backlog: 1024 });
+    } catch (error) {
+      throw new Error(`haproxy.agent.listen: cannot listen on ${formatHostPort(host, port)}: ${(error as Error).message}`, { cause: error });
+    }
     this.options.logger.info({ listen: this.address() }, 'haproxy agent listening');
   }
 
@@ -166,7 +161,8 @@ export class HaproxyAgentServer {
 
     const handleLine = (line: Buffer): void => {
       const name = line.toString('latin1').trim();
-      if (!NODE_NAME.test(name)) {
+      // Anything the config would not accept as a node name cannot be a node: a bad request.
+      if (!isNodeName(name)) {
         logger.debug({ remote: socket.remoteAddress, bytes: line.length }, 'haproxy agent request is not a node name');
         answer(NO_CHANGE_REPLY, 'bad_request');
         return;
@@ -218,12 +214,6 @@ function indexOfLineEnd(chunk: Buffer): number {
 /** The agent front-end, with its bound address for tests and `drainwatch print haproxy`. */
 export type HaproxyAgentFrontend = Frontend & { address(): ListenAddress | null; connections(): number };
 
-function listenOf(text: string): ListenAddress {
-  const parsed = parseListenAddress(text);
-  if (typeof parsed === 'string') throw new Error(`haproxy.agent.listen: ${parsed}`); // validated at load
-  return parsed;
-}
-
 /**
  * The `haproxy-agent` front-end: serves `haproxy.agent` (null disables it). A reload that
  * changes the listen address moves the listener; other settings apply to new connections.
@@ -245,21 +235,25 @@ export function createHaproxyAgent(context: FrontendContext): HaproxyAgentFronte
     if (!agent) return;
     const next = new HaproxyAgentServer({
       source: context.source,
-      listen: listenOf(agent.listen),
+      listen: agent.listen,
       ...limitsOf(agent),
       logger,
       metrics: context.metrics,
     });
     await next.start();
     server = next;
-    serving = agent.listen;
+    serving = agent.listen.text;
   };
 
+  /** Servers closing (after a move or close()), so destroy() can still drop their connections. */
+  const closing = new Set<HaproxyAgentServer>();
   const shut = async (): Promise<void> => {
     const current = server;
     server = null;
     serving = null;
-    await current?.close();
+    if (!current) return;
+    closing.add(current);
+    await current.close().finally(() => closing.delete(current));
   };
 
   return {
@@ -267,7 +261,7 @@ export function createHaproxyAgent(context: FrontendContext): HaproxyAgentFronte
     start: open,
     async reload() {
       const agent = context.config().haproxy.agent;
-      if (agent && server && agent.listen === serving) {
+      if (agent && server && agent.listen.text === serving) {
         server.updateLimits(limitsOf(agent));
         return;
       }
@@ -280,6 +274,12 @@ export function createHaproxyAgent(context: FrontendContext): HaproxyAgentFronte
       }
     },
     close: shut,
+    async destroy() {
+      const all = [...closing, ...(server ? [server] : [])];
+      server = null;
+      serving = null;
+      await Promise.all(all.map((each) => each.destroy()));
+    },
     address: () => server?.address() ?? null,
     connections: () => server?.connections() ?? 0,
   };

@@ -1,171 +1,16 @@
 // HAProxy runtime-API push mode: tells each configured backend every verdict change over the stats socket.
 
-import { connect } from 'node:net';
-import { parseListenAddress } from '../../config/address.js';
-import { agentWeight } from './reply.js';
+import { pushKey, processIdentity, runtimeCommands } from './runtime-commands.js';
+import { sendCliCommands } from './runtime-client.js';
+import type { RuntimeSocket } from '../../config/address.js';
 import type { Config } from '../../config/schema.js';
 import type { Logger } from '../../core/logger.js';
 import type { NodeVerdict, Snapshot, SnapshotSource } from '../../core/snapshot.js';
 import type { Frontend, FrontendContext } from '../frontend.js';
 import type { Metrics } from '../../operator/metrics/registry.js';
 
-/** Where a stats socket lives: a unix socket path, or host:port for `stats socket ipv4@...`. */
-export type RuntimeSocket = { path: string } | { host: string; port: number };
-
-/**
- * Reads `haproxy.runtime_api[].socket`: "/run/haproxy/admin.sock", "unix@/path",
- * "127.0.0.1:9999", "ipv4@127.0.0.1:9999" or "[::1]:9999"; an error sentence otherwise.
- *
- * @example parseRuntimeSocket('127.0.0.1:9999') // { host: '127.0.0.1', port: 9999 }
- */
-export function parseRuntimeSocket(text: string): RuntimeSocket | string {
-  const trimmed = text.trim();
-  if (trimmed.startsWith('unix@')) return { path: trimmed.slice(5) };
-  if (trimmed.startsWith('/') || trimmed.startsWith('./') || trimmed.startsWith('../')) return { path: trimmed };
-  const address = parseListenAddress(trimmed.replace(/^ipv[46]@/, ''));
-  if (typeof address === 'string') return `"${text}" is neither a unix socket path (starting with "/") nor host:port`;
-  if (address.port === 0) return `"${text}" needs a port`;
-  return address;
-}
-
-/** A server's admin/health intent as pushed: what a re-push compares against. */
-export type PushedState = { state: NodeVerdict['state']; weight: number };
-
-/*
- * Runtime API commands, as HAProxy 2.6's CLI takes them (one connection, commands
- * separated by ";" on one line, HAProxy answers each and closes):
- *
- *   set server <backend>/<server> state  ready | drain | maint
- *   set server <backend>/<server> weight <N>%          ; of the configured weight (100)
- *   set server <backend>/<server> health up | down     ; forced health; HAProxy's own
- *                                                      ; `check` may overturn it later
- *
- *   ready, weight W  ->  state ready; weight W%   (+ health up if we forced it down)
- *   draining         ->  state drain               (+ health up if we forced it down)
- *   maint            ->  state maint
- *   down             ->  health down               (admin state kept, as the agent does)
- *   unknown          ->  nothing                   (HAProxy keeps what it has)
- *
- * Each command's answer is its output followed by one empty line; an empty output means
- * it worked, anything else ("No such server.", "Permission denied") is the error text.
- */
-
-/**
- * The commands that bring one HAProxy server to a verdict.
- *
- * @example runtimeCommands('pexip', { name: 'px01', state: 'ready', weight: 65 }, false)
- * // ['set server pexip/px01 state ready', 'set server pexip/px01 weight 65%']
- */
-export function runtimeCommands(backend: string, verdict: Pick<NodeVerdict, 'name' | 'state' | 'weight'>, forcedDown: boolean): string[] {
-  const server = `set server ${backend}/${verdict.name}`;
-  const healthUp = forcedDown ? [`${server} health up`] : [];
-  switch (verdict.state) {
-    case 'ready':
-      return [`${server} state ready`, `${server} weight ${agentWeight(verdict.weight)}%`, ...healthUp];
-    case 'draining':
-      return [`${server} state drain`, ...healthUp];
-    case 'maint':
-      return [`${server} state maint`];
-    case 'down':
-      return [`${server} health down`];
-    case 'unknown':
-      return [];
-  }
-}
-
-/**
- * Splits a CLI answer to `count` ";"-separated commands into one output per command
- * (each output is followed by an empty line; a successful `set` prints nothing).
- * Returns null when the answer does not have that shape (a truncated answer).
- *
- * @example splitCliAnswer('\nNo such server.\n\n', 2) // ['', 'No such server.']
- */
-export function splitCliAnswer(text: string, count: number): string[] | null {
-  const outputs: string[] = [];
-  let at = 0;
-  for (let i = 0; i < count; i += 1) {
-    if (at >= text.length) return null;
-    if (text[at] === '\n') {
-      outputs.push('');
-      at += 1;
-      continue;
-    }
-    const end = text.indexOf('\n\n', at);
-    if (end < 0) return null;
-    outputs.push(text.slice(at, end));
-    at = end + 2;
-  }
-  return outputs;
-}
-
 /** How often an otherwise idle pusher checks that HAProxy is the same process (`show info`). */
 export const HEARTBEAT_MS = 1000;
-
-// The CLI reads one line into a buffer of tune.bufsize (16 KiB by default); stay well below it.
-const MAX_BATCH_BYTES = 8 * 1024;
-
-/**
- * Sends commands over one connection each batch and returns one output per command.
- * Rejects on connection errors, a timeout, or an answer that cannot be split.
- */
-export async function sendCliCommands(socket: RuntimeSocket, commands: readonly string[], timeoutMs: number): Promise<string[]> {
-  const outputs: string[] = [];
-  let batch: string[] = [];
-  let size = 0;
-  const flush = async () => {
-    if (batch.length === 0) return;
-    outputs.push(...(await sendBatch(socket, batch, timeoutMs)));
-    batch = [];
-    size = 0;
-  };
-  for (const command of commands) {
-    if (size + command.length + 2 > MAX_BATCH_BYTES) await flush();
-    batch.push(command);
-    size += command.length + 2;
-  }
-  await flush();
-  return outputs;
-}
-
-function sendBatch(target: RuntimeSocket, commands: readonly string[], timeoutMs: number): Promise<string[]> {
-  return new Promise((resolve, reject) => {
-    const socket = 'path' in target ? connect({ path: target.path }) : connect({ host: target.host, port: target.port });
-    const chunks: Buffer[] = [];
-    let received = 0;
-    let settled = false;
-    const finish = (error: Error | null, value?: string[]) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      socket.destroy();
-      if (error) reject(error);
-      else resolve(value as string[]);
-    };
-    const timer = setTimeout(() => finish(new Error(`no complete answer within ${timeoutMs} ms`)), timeoutMs);
-    socket.setNoDelay?.(true);
-    socket.on('connect', () => socket.write(`${commands.join('; ')}\n`));
-    socket.on('data', (chunk: Buffer) => {
-      received += chunk.length;
-      // `show info` answers about 2 KiB; anything far larger is not the CLI we expect.
-      if (received > 1024 * 1024) return finish(new Error('answer larger than 1 MiB'));
-      chunks.push(chunk);
-    });
-    socket.on('error', (error) => finish(error));
-    socket.on('close', () => {
-      const text = Buffer.concat(chunks).toString('utf8');
-      const outputs = splitCliAnswer(text, commands.length);
-      if (outputs) finish(null, outputs);
-      else finish(new Error(`incomplete answer (${received} bytes for ${commands.length} commands)`));
-    });
-  });
-}
-
-/** The identity of a running HAProxy process from `show info` (changes on restart or reload). */
-export function processIdentity(showInfo: string): string | null {
-  const pid = /^Pid: *(\d+)/m.exec(showInfo)?.[1];
-  const started = /^Start_time_sec: *(\d+)/m.exec(showInfo)?.[1];
-  return pid ? `${pid}@${started ?? '?'}` : null;
-}
 
 export type RuntimePusherOptions = {
   source: SnapshotSource;
@@ -179,6 +24,8 @@ export type RuntimePusherOptions = {
   metrics?: Metrics;
   /** First retry delay after a failure (doubles up to the resync interval). Default 500 ms. */
   retryMs?: number;
+  /** Epoch ms (default Date.now): the heartbeat reads it. */
+  clock?: () => number;
 };
 
 /**
@@ -209,8 +56,12 @@ export class RuntimePusher {
   private failing = false;
   private unsubscribe: (() => void) | null = null;
   private closed = false;
+  /** Aborted by destroy(): drops the connection of a push in flight. */
+  private readonly abort = new AbortController();
+  private readonly clock: () => number;
 
   constructor(options: RuntimePusherOptions) {
+    this.clock = options.clock ?? Date.now;
     this.options = options;
     this.retryDelay = options.retryMs ?? 500;
     this.logger = options.logger.child({ socket: options.socketText, backend: options.backend });
@@ -225,7 +76,7 @@ export class RuntimePusher {
     // every heartbeat is how a restarted or reloaded HAProxy is noticed (and re-asserted) quickly.
     const heartbeatMs = Math.min(HEARTBEAT_MS, this.options.resyncIntervalMs);
     this.heartbeatTimer = setInterval(() => {
-      if (Date.now() - this.lastAttempt >= heartbeatMs && !this.retryTimer) this.request('changes');
+      if (this.clock() - this.lastAttempt >= heartbeatMs && !this.retryTimer) this.request('changes');
     }, heartbeatMs);
     this.heartbeatTimer.unref();
     this.request('full');
@@ -236,7 +87,7 @@ export class RuntimePusher {
     while (this.running) await this.running;
   }
 
-  /** True while the last attempt failed. */
+  /** False while the last attempt failed (HAProxy unreachable or its answer unreadable). */
   get healthy(): boolean {
     return !this.failing;
   }
@@ -250,6 +101,12 @@ export class RuntimePusher {
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.again = null;
     await this.idle();
+  }
+
+  /** Stops now: clears every timer and drops the socket of a push in flight. Idempotent. */
+  async destroy(): Promise<void> {
+    this.abort.abort();
+    await this.close();
   }
 
   private request(kind: 'changes' | 'full'): void {
@@ -267,14 +124,15 @@ export class RuntimePusher {
   }
 
   private async push(full: boolean): Promise<void> {
-    this.lastAttempt = Date.now();
+    this.lastAttempt = this.clock();
     const snapshot = this.options.source.snapshot();
     const planned = this.plan(snapshot, full || this.failing);
     const commands = ['show info', ...planned.flatMap((entry) => entry.commands)];
     let outputs: string[];
     try {
-      outputs = await sendCliCommands(this.options.socket, commands, this.options.timeoutMs);
+      outputs = await sendCliCommands(this.options.socket, commands, this.options.timeoutMs, this.abort.signal);
     } catch (error) {
+      if (this.abort.signal.aborted) return; // destroyed: not a failure of HAProxy's
       this.failed(error as Error, planned.reduce((sum, entry) => sum + entry.commands.length, 0));
       return;
     }
@@ -317,7 +175,7 @@ export class RuntimePusher {
   private plan(snapshot: Snapshot, full: boolean): Array<{ name: string; key: string; state: NodeVerdict['state']; commands: string[] }> {
     const planned = [];
     for (const verdict of snapshot.nodes) {
-      const key = verdict.state === 'ready' ? `ready ${agentWeight(verdict.weight)}` : verdict.state;
+      const key = pushKey(verdict);
       if (!full && (this.pushed.get(verdict.name) === key || this.unknownServers.has(verdict.name))) continue;
       const commands = runtimeCommands(this.options.backend, verdict, this.forcedDown.has(verdict.name));
       if (commands.length === 0) continue;
@@ -356,17 +214,16 @@ export function createHaproxyRuntime(context: FrontendContext): Frontend & { pus
 
   const build = (config: Config): RuntimePusher[] =>
     config.haproxy.runtime_api.map((entry) => {
-      const socket = parseRuntimeSocket(entry.socket);
-      if (typeof socket === 'string') throw new Error(`haproxy.runtime_api: ${socket}`); // validated at load
       return new RuntimePusher({
         source: context.source,
-        socket,
-        socketText: entry.socket,
+        socket: entry.socket,
+        socketText: entry.socket.text,
         backend: entry.backend,
         resyncIntervalMs: entry.resync_interval,
         timeoutMs: entry.timeout,
         logger,
         metrics: context.metrics,
+        clock: context.clock,
       });
     });
 
@@ -389,6 +246,11 @@ export function createHaproxyRuntime(context: FrontendContext): Frontend & { pus
       const old = pushers;
       pushers = [];
       await Promise.all(old.map((pusher) => pusher.close()));
+    },
+    async destroy() {
+      const old = pushers;
+      pushers = [];
+      await Promise.all(old.map((pusher) => pusher.destroy()));
     },
     pushers: () => pushers,
   };

@@ -1,8 +1,7 @@
-// Table tests for the pure verdict → HAProxy agent reply formatter and the runtime-API command builder.
+// Table tests for the pure verdict → HAProxy agent reply formatter.
 
 import { describe, expect, it } from 'vitest';
 import { formatAgentReply, MAX_DESCRIPTION_LENGTH, replyResult, sanitizeDescription } from '../../../src/frontends/haproxy/reply.js';
-import { parseRuntimeSocket, processIdentity, runtimeCommands, splitCliAnswer } from '../../../src/frontends/haproxy/runtime-pusher.js';
 import type { NodeState } from '../../../src/core/verdict.js';
 
 const verdict = (state: NodeState, weight = 100, reason = '') => ({ name: 'px01', state, weight, reason });
@@ -68,52 +67,5 @@ describe('formatAgentReply', () => {
     [undefined, 'unknown_node'],
   ])('labels the reply for the metric (%#)', (input, expected) => {
     expect(replyResult(input)).toBe(expected);
-  });
-});
-
-describe('runtimeCommands', () => {
-  it.each([
-    ['ready', verdict('ready', 65), false, ['set server pexip/px01 state ready', 'set server pexip/px01 weight 65%']],
-    ['ready after a forced down', verdict('ready', 100), true, ['set server pexip/px01 state ready', 'set server pexip/px01 weight 100%', 'set server pexip/px01 health up']],
-    ['draining', verdict('draining'), false, ['set server pexip/px01 state drain']],
-    ['draining after a forced down', verdict('draining'), true, ['set server pexip/px01 state drain', 'set server pexip/px01 health up']],
-    ['maint', verdict('maint'), false, ['set server pexip/px01 state maint']],
-    ['down', verdict('down'), false, ['set server pexip/px01 health down']],
-    ['unknown', verdict('unknown'), false, []],
-  ])('sends the commands for %s', (_label, input, forcedDown, expected) => {
-    expect(runtimeCommands('pexip', input, forcedDown)).toEqual(expected);
-  });
-});
-
-describe('splitCliAnswer', () => {
-  it.each([
-    ['all successes', '\n\n\n', 3, ['', '', '']],
-    ['an error in the middle', '\nNo such server.\n\n\n', 3, ['', 'No such server.', '']],
-    ['a multi-line output first', 'Name: HAProxy\nPid: 7\n\n\n', 2, ['Name: HAProxy\nPid: 7', '']],
-    ['a truncated answer', '\n', 2, null],
-    ['an unterminated output', 'Pid: 7\n', 1, null],
-  ])('splits %s', (_label, text, count, expected) => {
-    expect(splitCliAnswer(text, count)).toEqual(expected);
-  });
-
-  it('reads the process identity from show info', () => {
-    expect(processIdentity('Name: HAProxy\nPid: 8831\nUptime_sec: 3\nStart_time_sec: 1795836385\n')).toBe('8831@1795836385');
-    expect(processIdentity('Unknown command.')).toBeNull();
-  });
-});
-
-describe('parseRuntimeSocket', () => {
-  it.each([
-    ['/run/haproxy/admin.sock', { path: '/run/haproxy/admin.sock' }],
-    ['unix@/tmp/a.sock', { path: '/tmp/a.sock' }],
-    ['127.0.0.1:9999', { host: '127.0.0.1', port: 9999 }],
-    ['ipv4@127.0.0.1:9999', { host: '127.0.0.1', port: 9999 }],
-    ['[::1]:9999', { host: '::1', port: 9999 }],
-  ])('reads %s', (text, expected) => {
-    expect(parseRuntimeSocket(text)).toEqual(expected);
-  });
-
-  it.each(['admin.sock', '127.0.0.1', '127.0.0.1:0', 'host:99999'])('rejects %s with a sentence', (text) => {
-    expect(parseRuntimeSocket(text)).toMatch(/unix socket path|needs a port/);
   });
 });
