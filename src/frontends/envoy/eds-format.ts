@@ -15,11 +15,39 @@ export type LbEndpointJson = {
   load_balancing_weight?: number;
 };
 
+export type LocalityJson = { region: string; zone?: string; sub_zone?: string };
+
+/** One endpoint group: gRPC's xDS client NACKs a group without `locality` and drops one without a weight. */
+export type LocalityLbEndpointsJson = { locality: LocalityJson; load_balancing_weight: number; lb_endpoints: LbEndpointJson[] };
+
 export type ClusterLoadAssignmentJson = {
   '@type': typeof CLUSTER_LOAD_ASSIGNMENT_TYPE;
   cluster_name: string;
-  endpoints: { lb_endpoints: LbEndpointJson[] }[];
+  endpoints: LocalityLbEndpointsJson[];
 };
+
+/**
+ * How endpoints are grouped (config `envoy.locality` and `envoy.grpc.weights`):
+ * - `endpoint` (default): one locality holding every node, weights on the endpoints. Envoy honours
+ *   endpoint weights under ROUND_ROBIN and LEAST_REQUEST; gRPC's round robin ignores them.
+ * - `locality_per_node`: one locality per node (`sub_zone` = node name) carrying the node's weight,
+ *   so gRPC clients, which honour locality weights, spread load by spare capacity too.
+ */
+export type EdsShape = {
+  locality?: { region?: string; zone?: string; sub_zone?: string };
+  weights?: 'endpoint' | 'locality_per_node';
+};
+
+export const DEFAULT_REGION = 'drainwatch';
+
+// Empty fields are left out, as proto3 JSON does, so the hash (and version) stays the same either way.
+function localityJson(shape: EdsShape, subZone?: string): LocalityJson {
+  const locality: LocalityJson = { region: shape.locality?.region || DEFAULT_REGION };
+  if (shape.locality?.zone) locality.zone = shape.locality.zone;
+  const sub = subZone ?? shape.locality?.sub_zone;
+  if (sub) locality.sub_zone = sub;
+  return locality;
+}
 
 export type DiscoveryResponseJson = {
   version_info: string;
@@ -82,9 +110,9 @@ export type RenderedAssignment = {
  * drainwatch replica renders byte-identical JSON for the same verdicts.
  *
  * @example
- * renderLoadAssignment('pexip', snapshot.nodes).assignment.endpoints[0].lb_endpoints.length
+ * renderLoadAssignment('pexip', snapshot.nodes, { locality: { region: 'eu-west' } }).assignment.endpoints[0].lb_endpoints.length
  */
-export function renderLoadAssignment(clusterName: string, nodes: readonly NodeVerdict[]): RenderedAssignment {
+export function renderLoadAssignment(clusterName: string, nodes: readonly NodeVerdict[], shape: EdsShape = {}): RenderedAssignment {
   const skipped: string[] = [];
   const lbEndpoints: LbEndpointJson[] = [];
   for (const node of [...nodes].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
@@ -98,15 +126,14 @@ export function renderLoadAssignment(clusterName: string, nodes: readonly NodeVe
       ...edsEndpointStatus(node.state, node.weight),
     });
   }
-  return {
-    assignment: {
-      '@type': CLUSTER_LOAD_ASSIGNMENT_TYPE,
-      cluster_name: clusterName,
-      // An empty locality list is valid and tells Envoy the cluster has no hosts.
-      endpoints: lbEndpoints.length > 0 ? [{ lb_endpoints: lbEndpoints }] : [],
-    },
-    skipped,
-  };
+  // Excluded hosts weigh 1 in their own locality: PGV wants >= 1, and gRPC skips a locality with no usable endpoint.
+  const endpoints: LocalityLbEndpointsJson[] =
+    shape.weights === 'locality_per_node'
+      ? lbEndpoints.map((lb) => ({ locality: localityJson(shape, lb.endpoint.hostname), load_balancing_weight: lb.load_balancing_weight ?? 1, lb_endpoints: [lb] }))
+      : lbEndpoints.length > 0
+        ? [{ locality: localityJson(shape), load_balancing_weight: 1, lb_endpoints: lbEndpoints }]
+        : []; // An empty locality list is valid and tells Envoy the cluster has no hosts.
+  return { assignment: { '@type': CLUSTER_LOAD_ASSIGNMENT_TYPE, cluster_name: clusterName, endpoints }, skipped };
 }
 
 /**

@@ -97,6 +97,41 @@ describe('EDS status mapping (DESIGN §2)', () => {
   });
 });
 
+describe('localities (gRPC NACKs a group without one and drops one without a weight)', () => {
+  const fleet = () => [verdict('px02', 'draining', { weight: 80 }), verdict('px01', 'ready', { weight: 35 }), verdict('px03', 'unknown')];
+
+  test('every endpoint group gets the default region "drainwatch" and a locality weight', () => {
+    const response = respond(fleet());
+    expectValidResponse(validator, response);
+    const groups = response.resources[0]!.endpoints;
+    expect(groups.map((group) => [group.locality, group.load_balancing_weight, group.lb_endpoints.length])).toEqual([[{ region: 'drainwatch' }, 1, 3]]);
+  });
+
+  test('a configured region, zone and sub-zone are carried as given', () => {
+    const assignment = renderLoadAssignment('pexip', fleet(), { locality: { region: 'eu-west', zone: 'az1', sub_zone: 'rack7' } }).assignment;
+    expectValidResponse(validator, discoveryResponse([assignment]));
+    expect(assignment.endpoints[0]!.locality).toEqual({ region: 'eu-west', zone: 'az1', sub_zone: 'rack7' });
+  });
+
+  test('locality_per_node gives each node its own sub-zone weighted by the node, excluded nodes weighing 1', () => {
+    const assignment = renderLoadAssignment('pexip', fleet(), { locality: { region: 'eu-west' }, weights: 'locality_per_node' }).assignment;
+    expectValidResponse(validator, discoveryResponse([assignment]));
+    expect(assignment.endpoints.map((group) => [group.locality, group.load_balancing_weight, group.lb_endpoints.map((lb) => lb.endpoint.hostname)])).toEqual([
+      [{ region: 'eu-west', sub_zone: 'px01' }, 35, ['px01']],
+      [{ region: 'eu-west', sub_zone: 'px02' }, 1, ['px02']],
+      [{ region: 'eu-west', sub_zone: 'px03' }, 1, ['px03']],
+    ]);
+  });
+
+  test('the shape is part of the content, so the version differs between shapes and not between equal ones', () => {
+    const nodes = fleet();
+    const once = discoveryResponse([renderLoadAssignment('pexip', nodes, { weights: 'locality_per_node' }).assignment]).version_info;
+    const again = discoveryResponse([renderLoadAssignment('pexip', [...nodes], { weights: 'locality_per_node' }).assignment]).version_info;
+    expect(again).toBe(once);
+    expect(respond(nodes).version_info).not.toBe(once);
+  });
+});
+
 test('the response check itself fails on a weight of 0 or an unknown status inside a resource', () => {
   const response = respond([verdict('px01', 'ready', { address: '10.0.1.1' })]) as unknown as { resources: { endpoints: { lb_endpoints: Record<string, unknown>[] }[] }[] };
   const lb = response.resources[0]!.endpoints[0]!.lb_endpoints[0]!;
