@@ -1,9 +1,8 @@
-// The live dashboard: GET / (page, script, style) and GET /api/v1/events (server-sent snapshots).
+// The live dashboard: GET / with its script and style (static files read once from assets/), plus the event stream.
 
-import { nodeToJson } from '../api/node-json.js';
-import { verdictAgeMs } from '../../core/snapshot.js';
-import { DASHBOARD_CSS, DASHBOARD_HTML, DASHBOARD_JS } from './page.js';
-import type { Snapshot } from '../../core/snapshot.js';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createEventStream } from './events.js';
 import type { Frontend, FrontendContext } from '../../frontends/frontend.js';
 
 export type DashboardOptions = {
@@ -16,39 +15,49 @@ export type DashboardOptions = {
   maxClients?: number;
 };
 
-/*
- * Event stream grammar (text/event-stream, one event per blank-line-terminated block):
- *   retry: 2000
- *   event: snapshot      data: {"version", "generated_at", "guard": {"active","down","total"}, "nodes": [NodeJson...]}
- *   event: heartbeat     data: {"version", "generated_at", "age_ms": [number per node, in snapshot order]}
- * A snapshot is sent on connect and after every visible change (coalesced), a heartbeat every `heartbeatMs`.
- */
-/** Formats one server-sent event (pure): `data` is JSON on one line, so no line splitting is needed. */
-export function formatEvent(event: string, data: unknown): string {
-  return `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
-}
+/** One static file of the dashboard, as served. */
+export type DashboardAsset = { path: string; file: string; contentType: string; body: string; etag: string };
 
-/** The snapshot payload the dashboard renders (same node JSON as GET /api/v1/nodes). */
-export function snapshotPayload(snapshot: Snapshot, now: number): object {
-  return {
-    version: snapshot.version,
-    generated_at: new Date(now).toISOString(),
-    guard: { active: snapshot.guard.active, down: snapshot.guard.downCount, total: snapshot.guard.total },
-    nodes: snapshot.nodes.map((node) => nodeToJson(node, now)),
-  };
-}
+// Next to this module in src/ (npm start, tests) and in dist/ (the build copies assets/ there).
+const ASSET_DIR = new URL('./assets/', import.meta.url);
 
-type Client = { controller: ReadableStreamDefaultController<Uint8Array> };
-
-// A client this far behind (bytes queued) is too slow; it is dropped and its browser reconnects.
-const MAX_QUEUED_BYTES = 8 * 1024 * 1024;
+const ASSET_FILES: ReadonlyArray<Pick<DashboardAsset, 'path' | 'file' | 'contentType'>> = [
+  { path: '/', file: 'index.html', contentType: 'text/html; charset=utf-8' },
+  { path: '/dashboard.js', file: 'dashboard.js', contentType: 'text/javascript; charset=utf-8' },
+  { path: '/dashboard.css', file: 'dashboard.css', contentType: 'text/css; charset=utf-8' },
+];
 
 const SECURITY_HEADERS = {
   'content-security-policy': "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
+  // The names carry no version, so browsers revalidate every time (a cheap 304 thanks to the ETag).
   'cache-control': 'no-cache',
 };
+
+let cached: DashboardAsset[] | null = null;
+
+/**
+ * Reads the dashboard's files once per process (they never change while it runs).
+ * Throws with a plain sentence when one is missing, which means a broken build.
+ *
+ * @example loadDashboardAssets().map((a) => a.path) // ['/', '/dashboard.js', '/dashboard.css']
+ */
+export function loadDashboardAssets(): DashboardAsset[] {
+  cached ??= ASSET_FILES.map((asset) => {
+    const url = new URL(asset.file, ASSET_DIR);
+    let body: string;
+    try {
+      body = readFileSync(url, 'utf8');
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+      throw new Error(`dashboard file ${url.pathname} cannot be read (${code}); the build copies src/operator/dashboard/assets/ next to routes.js (npm run build)`);
+    }
+    const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
+    return { ...asset, body, etag };
+  });
+  return cached;
+}
 
 /**
  * Registers the dashboard routes on the shared app.
@@ -60,105 +69,29 @@ const SECURITY_HEADERS = {
 export function createDashboard(context: FrontendContext, options: DashboardOptions = {}): Frontend {
   const { app, source } = context;
   const logger = context.logger.child({ component: 'dashboard' });
-  const clock = options.clock ?? Date.now;
-  const heartbeatMs = options.heartbeatMs ?? 2000;
-  const minIntervalMs = options.minIntervalMs ?? 200;
-  const maxClients = options.maxClients ?? 200;
-  const encoder = new TextEncoder();
-  const clients = new Set<Client>();
-  let closed = false;
-  let pending: NodeJS.Timeout | null = null;
-  let lastSent = 0;
+  const clock = options.clock ?? context.clock;
 
-  const send = (client: Client, bytes: Uint8Array) => {
-    try {
-      if ((client.controller.desiredSize ?? 0) < 0) {
-        logger.warn({}, 'dashboard event stream client too slow; dropping it');
-        clients.delete(client);
-        client.controller.close();
-        return;
-      }
-      client.controller.enqueue(bytes);
-    } catch {
-      clients.delete(client); // stream already closed or cancelled
-    }
-  };
-
-  const snapshotEvent = () => encoder.encode(formatEvent('snapshot', snapshotPayload(source.snapshot(), clock())));
-
-  const broadcast = () => {
-    pending = null;
-    if (closed || clients.size === 0) return;
-    lastSent = Date.now();
-    const bytes = snapshotEvent(); // serialised once for every client
-    for (const client of clients) send(client, bytes);
-  };
-
-  const unsubscribe = source.onChange(() => {
-    if (closed || clients.size === 0 || pending) return;
-    pending = setTimeout(broadcast, Math.max(0, lastSent + minIntervalMs - Date.now()));
-  });
-
-  const heartbeat = setInterval(() => {
-    if (clients.size === 0) return;
-    // Ages move without a new snapshot version (observations refresh in place), so the heartbeat carries them.
-    const snapshot = source.snapshot();
-    const now = clock();
-    const ages = snapshot.nodes.map((node) => verdictAgeMs(node, now));
-    const bytes = encoder.encode(formatEvent('heartbeat', { version: snapshot.version, generated_at: new Date(now).toISOString(), age_ms: ages }));
-    for (const client of clients) send(client, bytes);
-  }, heartbeatMs);
-  heartbeat.unref();
-
-  app.get('/', (c) => c.body(DASHBOARD_HTML, 200, { 'content-type': 'text/html; charset=utf-8', ...SECURITY_HEADERS }));
-  app.get('/dashboard.js', (c) => c.body(DASHBOARD_JS, 200, { 'content-type': 'text/javascript; charset=utf-8', ...SECURITY_HEADERS }));
-  app.get('/dashboard.css', (c) => c.body(DASHBOARD_CSS, 200, { 'content-type': 'text/css; charset=utf-8', ...SECURITY_HEADERS }));
-
-  app.get('/api/v1/events', (c) => {
-    if (closed) return c.json({ error: 'shutting down' }, 503);
-    if (clients.size >= maxClients) return c.json({ error: `too many dashboard event streams open (at most ${maxClients})` }, 503);
-    let client: Client | null = null;
-    const stream = new ReadableStream<Uint8Array>(
-      {
-        start(controller) {
-          client = { controller };
-          clients.add(client);
-          controller.enqueue(encoder.encode('retry: 2000\n\n'));
-          controller.enqueue(snapshotEvent());
-        },
-        cancel() {
-          if (client) clients.delete(client);
-        },
-      },
-      { highWaterMark: MAX_QUEUED_BYTES, size: (chunk) => chunk.byteLength },
-    );
-    return new Response(stream, {
-      status: 200,
-      headers: {
-        'content-type': 'text/event-stream; charset=utf-8',
-        'cache-control': 'no-store',
-        'x-accel-buffering': 'no', // tells an NGINX in front not to buffer the stream
-      },
+  for (const asset of loadDashboardAssets()) {
+    const headers = { 'content-type': asset.contentType, etag: asset.etag, ...SECURITY_HEADERS };
+    app.get(asset.path, (c) => {
+      const match = c.req.header('if-none-match');
+      if (match !== undefined && match.split(',').some((tag) => tag.trim().replace(/^W\//, '') === asset.etag)) return c.body(null, 304, headers);
+      return c.body(asset.body, 200, headers);
     });
-  });
+  }
+
+  const { heartbeatMs, minIntervalMs, maxClients } = options;
+  const events = createEventStream({ app, source, logger, clock, heartbeatMs, minIntervalMs, maxClients });
 
   return {
     name: 'dashboard',
+    // close() already ends every stream at once: nothing in flight to wait for.
+    destroy() {
+      return this.close();
+    },
     async close() {
-      if (closed) return;
-      closed = true;
-      unsubscribe();
-      clearInterval(heartbeat);
-      if (pending) clearTimeout(pending);
       // Ending the streams lets the HTTP server close without waiting out its grace period.
-      for (const client of clients) {
-        try {
-          client.controller.close();
-        } catch {
-          // already closed
-        }
-      }
-      clients.clear();
+      events.close();
     },
   };
 }

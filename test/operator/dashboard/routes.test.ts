@@ -2,7 +2,8 @@
 
 import { describe, expect, it } from 'vitest';
 import { createAdminApi } from '../../../src/operator/api/nodes.js';
-import { createDashboard, formatEvent } from '../../../src/operator/dashboard/routes.js';
+import { formatEvent } from '../../../src/operator/dashboard/events.js';
+import { createDashboard } from '../../../src/operator/dashboard/routes.js';
 import { startSimulator, watch } from '../fleet.js';
 
 describe('dashboard event stream format', () => {

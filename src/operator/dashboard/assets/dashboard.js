@@ -1,0 +1,346 @@
+// @ts-check
+// The dashboard's browser program: renders the event stream (or polls when EventSource is missing) and sends overrides.
+// Plain ES2020 served as is (no bundler); TypeScript checks it through JSDoc types (tsconfig.dashboard.json).
+'use strict';
+
+/** @typedef {import('../../api/node-json.js').NodeJson} NodeJson */
+/** @typedef {{ version: number, generated_at: string, guard?: { active: boolean, down: number, total: number }, nodes: NodeJson[] }} SnapshotEvent */
+/** @typedef {{ version: number, generated_at: string, age_ms: number[] }} HeartbeatEvent */
+/** @typedef {{ tr: HTMLTableRowElement, version: number, state: string }} Row */
+
+(function () {
+  var STATES = ['ready', 'draining', 'maint', 'down', 'unknown'];
+  /** @type {Map<string, Row>} */
+  var rows = new Map();
+  /** @type {SnapshotEvent | null} */
+  var latest = null;
+  var receivedAt = 0;
+  var filterText = '';
+
+  /**
+   * The element with `id`, of the given kind; the page ships every id this program uses, so a
+   * missing or different element is a bug worth a loud error.
+   * @template {HTMLElement} T
+   * @param {string} id
+   * @param {{ new (): T, prototype: T }} kind
+   * @returns {T}
+   */
+  function byId(id, kind) {
+    var node = document.getElementById(id);
+    if (!(node instanceof kind)) throw new Error('dashboard page has no #' + id + ' of the expected kind');
+    return node;
+  }
+
+  /** @param {string} id */
+  function $(id) { return byId(id, HTMLElement); }
+  /** @param {string} id */
+  function input(id) { return byId(id, HTMLInputElement); }
+
+  /**
+   * @template {keyof HTMLElementTagNameMap} K
+   * @param {K} tag
+   * @param {string | null} [cls]
+   * @param {unknown} [text]
+   * @returns {HTMLElementTagNameMap[K]}
+   */
+  function el(tag, cls, text) {
+    var node = document.createElement(tag);
+    if (cls) node.className = cls;
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    return node;
+  }
+
+  /** @param {number} ms */
+  function formatAge(ms) {
+    if (ms < 0) ms = 0;
+    var s = ms / 1000;
+    if (s < 10) return s.toFixed(1) + ' s';
+    if (s < 120) return Math.round(s) + ' s';
+    var m = s / 60;
+    if (m < 60) return Math.round(m) + ' min';
+    return (m / 60).toFixed(1) + ' h';
+  }
+
+  /** @param {string} iso */
+  function formatUntil(iso) {
+    var ms = Date.parse(iso) - Date.now();
+    if (ms <= 0) return 'expiring';
+    return 'expires in ' + formatAge(ms);
+  }
+
+  /**
+   * @param {string} status
+   * @param {string} text
+   */
+  function setLive(status, text) {
+    $('live').setAttribute('data-status', status);
+    $('live-text').textContent = text;
+  }
+
+  /** @param {NodeJson[]} nodes */
+  function renderSummary(nodes) {
+    /** @type {Record<string, number>} */
+    var counts = {};
+    STATES.forEach(function (s) { counts[s] = 0; });
+    nodes.forEach(function (n) { counts[n.state] = (counts[n.state] || 0) + 1; });
+    var box = $('summary');
+    box.textContent = '';
+    var total = el('div', 'chip total');
+    total.appendChild(el('span', 'n', nodes.length));
+    total.appendChild(el('span', 'l', 'nodes'));
+    box.appendChild(total);
+    STATES.forEach(function (s) {
+      var chip = el('div', 'chip ' + s);
+      chip.setAttribute('data-state', s);
+      chip.appendChild(el('span', 'n', counts[s]));
+      chip.appendChild(el('span', 'l', s));
+      box.appendChild(chip);
+    });
+  }
+
+  /**
+   * @param {HTMLTableRowElement} tr
+   * @param {NodeJson} n
+   */
+  function fillRow(tr, n) {
+    tr.textContent = '';
+    tr.className = 'state-' + n.state;
+    tr.setAttribute('data-state', n.state);
+    var name = el('td');
+    name.appendChild(el('div', 'name', n.name));
+    name.appendChild(el('div', 'addr', n.address + ':' + n.port));
+    tr.appendChild(name);
+
+    var state = el('td', 'state');
+    state.appendChild(el('span', 'badge ' + n.state, n.state));
+    if (n.degraded) state.appendChild(el('span', 'flag', 'degraded'));
+    if (n.held_by_guard) state.appendChild(el('span', 'flag', 'held by guard'));
+    tr.appendChild(state);
+
+    var weight = el('td', 'num');
+    var w = el('span', 'weight');
+    var bar = el('span', 'bar');
+    var fill = el('span');
+    fill.style.width = (n.state === 'ready' ? n.weight : 0) + '%';
+    bar.appendChild(fill);
+    w.appendChild(bar);
+    w.appendChild(el('span', 'w', n.state === 'ready' ? n.weight : '–'));
+    weight.appendChild(w);
+    tr.appendChild(weight);
+
+    tr.appendChild(el('td', 'num load', n.load === null ? '–' : n.load + ' %'));
+    tr.appendChild(el('td', 'num calls', n.calls === null ? '–' : n.calls));
+
+    var reason = el('td', 'reason', n.reason);
+    if (n.drained_since) reason.appendChild(el('span', 'sub', 'calls cleared ' + formatAge(Date.now() - Date.parse(n.drained_since)) + ' ago: safe to take out of service'));
+    tr.appendChild(reason);
+
+    var age = el('td', 'num age');
+    age.setAttribute('data-age-ms', String(n.age_ms));
+    age.textContent = formatAge(n.age_ms + (Date.now() - receivedAt));
+    tr.appendChild(age);
+
+    var ov = el('td', 'override');
+    if (n.override) {
+      ov.appendChild(el('span', 'badge ' + (n.override.state === 'drain' ? 'draining' : n.override.state), n.override.state));
+      ov.appendChild(el('span', null, n.override.reason));
+      ov.appendChild(el('span', 'sub', 'by ' + n.override.by + (n.override.expires_at ? ' · ' + formatUntil(n.override.expires_at) : ' · until cleared')));
+    } else {
+      ov.appendChild(el('span', 'muted', '–'));
+    }
+    tr.appendChild(ov);
+
+    var action = el('td');
+    var button = el('button', 'small secondary', 'Override…');
+    button.type = 'button';
+    button.addEventListener('click', function () { openDialog(n.name); });
+    action.appendChild(button);
+    tr.appendChild(action);
+  }
+
+  /** @param {NodeJson} n */
+  function matches(n) {
+    if (!filterText) return true;
+    var hay = (n.name + ' ' + n.state + ' ' + n.reason + ' ' + n.address).toLowerCase();
+    return hay.indexOf(filterText) !== -1;
+  }
+
+  /** @param {SnapshotEvent} data */
+  function render(data) {
+    latest = data;
+    receivedAt = Date.now();
+    var tbody = $('rows');
+    /** @type {Set<string>} */
+    var seen = new Set();
+    /** @type {HTMLTableRowElement | null} */
+    var previous = null;
+    data.nodes.forEach(function (n) {
+      seen.add(n.name);
+      var entry = rows.get(n.name);
+      if (!entry) {
+        var tr = el('tr');
+        tr.setAttribute('data-node', n.name);
+        entry = { tr: tr, version: -1, state: n.state };
+        rows.set(n.name, entry);
+      }
+      if (entry.version !== n.version || n.override || n.drained_since) {
+        var changed = entry.version !== -1 && entry.state !== n.state;
+        fillRow(entry.tr, n);
+        if (changed) {
+          entry.tr.classList.remove('changed');
+          void entry.tr.offsetWidth; // restarts the flash animation
+          entry.tr.classList.add('changed');
+        }
+        entry.version = n.version;
+        entry.state = n.state;
+      }
+      entry.tr.hidden = !matches(n);
+      var anchor = previous ? previous.nextSibling : tbody.firstChild;
+      if (anchor !== entry.tr) tbody.insertBefore(entry.tr, anchor);
+      previous = entry.tr;
+    });
+    rows.forEach(function (entry, name) {
+      if (!seen.has(name)) { entry.tr.remove(); rows.delete(name); }
+    });
+    $('empty').hidden = data.nodes.length !== 0;
+    renderSummary(data.nodes);
+    var guard = $('guard');
+    if (data.guard && data.guard.active) {
+      guard.hidden = false;
+      guard.textContent = 'Blast-radius guard active: ' + data.guard.down + ' of ' + data.guard.total + ' nodes failed at once, so the last good verdicts are held. Check the network of the drainwatch host.';
+    } else {
+      guard.hidden = true;
+    }
+    $('footer').textContent = 'snapshot v' + data.version + ' · generated ' + new Date(data.generated_at).toLocaleTimeString();
+    refreshNodeSelect();
+  }
+
+  function tickAges() {
+    if (!latest) return;
+    var delta = Date.now() - receivedAt;
+    document.querySelectorAll('td.age').forEach(function (td) {
+      td.textContent = formatAge(Number(td.getAttribute('data-age-ms')) + delta);
+    });
+  }
+
+  /** @param {HeartbeatEvent} beat */
+  function applyAges(beat) {
+    var current = latest;
+    if (!current || beat.version !== current.version || !beat.age_ms || beat.age_ms.length !== current.nodes.length) return;
+    current.nodes.forEach(function (n, i) {
+      n.age_ms = /** @type {number} */ (beat.age_ms[i]);
+      var entry = rows.get(n.name);
+      if (entry) {
+        var td = entry.tr.querySelector('td.age');
+        if (td) td.setAttribute('data-age-ms', String(n.age_ms));
+      }
+    });
+    receivedAt = Date.now();
+    tickAges();
+  }
+
+  function connect() {
+    if (!window.EventSource) { poll(); return; }
+    var source = new EventSource('/api/v1/events');
+    source.addEventListener('snapshot', function (event) {
+      setLive('live', 'live');
+      render(JSON.parse(/** @type {MessageEvent<string>} */ (event).data));
+    });
+    source.addEventListener('heartbeat', function (event) {
+      setLive('live', 'live');
+      applyAges(JSON.parse(/** @type {MessageEvent<string>} */ (event).data));
+    });
+    source.addEventListener('open', function () { setLive('live', 'live'); });
+    source.addEventListener('error', function () {
+      setLive('reconnecting', 'reconnecting…');
+    });
+  }
+
+  function poll() {
+    fetch('/api/v1/nodes', { cache: 'no-store' }).then(function (r) { return r.json(); }).then(function (data) {
+      setLive('live', 'polling');
+      render(data);
+    }).catch(function () { setLive('reconnecting', 'reconnecting…'); }).then(function () { setTimeout(poll, 1000); });
+  }
+
+  // Override dialog
+  function refreshNodeSelect() {
+    var select = byId('ov-node', HTMLSelectElement);
+    var current = select.value;
+    var names = latest ? latest.nodes.map(function (n) { return n.name; }) : [];
+    if (select.options.length === names.length && names.every(function (name, i) { var option = select.options[i]; return option !== undefined && option.value === name; })) return;
+    select.textContent = '';
+    names.forEach(function (name) { var o = el('option', null, name); o.value = name; select.appendChild(o); });
+    if (current) select.value = current;
+  }
+
+  /**
+   * @param {'' | 'ok' | 'error'} kind
+   * @param {string} text
+   */
+  function showResult(kind, text) {
+    var box = $('ov-result');
+    box.className = 'result ' + kind;
+    box.textContent = text;
+  }
+
+  /** @param {string | null} name */
+  function openDialog(name) {
+    refreshNodeSelect();
+    if (name) byId('ov-node', HTMLSelectElement).value = name;
+    var token = input('ov-token');
+    var saved = sessionStorage.getItem('drainwatch-token');
+    if (saved && !token.value) { token.value = saved; input('ov-remember').checked = true; }
+    var user = localStorage.getItem('drainwatch-user');
+    if (user && !input('ov-user').value) input('ov-user').value = user;
+    showResult('', '');
+    byId('override-dialog', HTMLDialogElement).showModal();
+  }
+
+  /** @param {'PUT' | 'DELETE'} method */
+  function send(method) {
+    var name = byId('ov-node', HTMLSelectElement).value;
+    var token = input('ov-token').value.trim();
+    if (!token) { showResult('error', 'Enter the admin token.'); return; }
+    if (input('ov-remember').checked) sessionStorage.setItem('drainwatch-token', token); else sessionStorage.removeItem('drainwatch-token');
+    var user = input('ov-user').value.trim();
+    if (user) localStorage.setItem('drainwatch-user', user);
+    /** @type {Record<string, string>} */
+    var headers = { 'Authorization': 'Bearer ' + token, 'Content-Type': 'application/json' };
+    if (user) headers['X-Drainwatch-User'] = user;
+    /** @type {string | undefined} */
+    var body;
+    if (method === 'PUT') {
+      /** @type {HTMLInputElement | null} */
+      var checked = document.querySelector('input[name="state"]:checked');
+      /** @type {{ state: string, reason: string, expires_in?: string }} */
+      var payload = { state: checked ? checked.value : 'drain', reason: input('ov-reason').value.trim() };
+      var expires = input('ov-expires').value.trim();
+      if (expires) payload.expires_in = expires;
+      body = JSON.stringify(payload);
+    }
+    showResult('', 'Sending…');
+    fetch('/api/v1/nodes/' + encodeURIComponent(name) + '/override', { method: method, headers: headers, body: body })
+      .then(function (response) {
+        return response.json().catch(function () { return {}; }).then(function (data) {
+          if (!response.ok) { showResult('error', (data && data.error) || ('HTTP ' + response.status)); return; }
+          if (method === 'DELETE') showResult('ok', data.cleared ? 'Override on ' + name + ' cleared.' : (data.message || 'No override to clear.'));
+          else showResult('ok', 'Override on ' + name + ' applied: now ' + data.node.state + '.' + (data.warning ? ' ' + data.warning : ''));
+        });
+      })
+      .catch(function (error) { showResult('error', 'Request failed: ' + error.message); });
+  }
+
+  document.addEventListener('DOMContentLoaded', function () {
+    input('filter').addEventListener('input', function () {
+      filterText = input('filter').value.trim().toLowerCase();
+      if (latest) render(latest);
+    });
+    $('open-override').addEventListener('click', function () { openDialog(null); });
+    $('ov-cancel').addEventListener('click', function () { byId('override-dialog', HTMLDialogElement).close(); });
+    $('ov-clear').addEventListener('click', function () { send('DELETE'); });
+    $('override-form').addEventListener('submit', function (event) { event.preventDefault(); send('PUT'); });
+    setInterval(tickAges, 1000);
+    connect();
+  });
+})();
