@@ -54,8 +54,8 @@ const ENDPOINTS = [
   'PATCH  /nodes/{name}           change a node {phase?, reason?, load?, calls?, faults?, version?}',
   'DELETE /nodes/{name}           remove a node (stops listening)',
   'POST   /counters/reset         zero request counters',
-  'GET    /management             Management Node url, requests, faults',
-  'PATCH  /management             {faults: {status?, malformed_json?, latency_ms?}}',
+  'GET    /management             Management Node url, requests, faults, configuration writes received',
+  'PATCH  /management             {faults: {status?, write_status?, malformed_json?, latency_ms?}}',
 ];
 
 class HttpProblem extends Error {
@@ -149,7 +149,7 @@ export class ControlApi {
         if (unknown.length > 0) throw badInput(`unknown field(s) ${unknown.join(', ')}; allowed: faults.`);
         sim.setManagementFaults(((body as { faults?: unknown }).faults ?? {}) as never);
       }
-      return send(res, 200, { url: sim.managementUrl, requests: sim.managementRequests(), faults: sim.managementFaults() });
+      return send(res, 200, { url: sim.managementUrl, requests: sim.managementRequests(), faults: sim.managementFaults(), writes: sim.managementWrites() });
     }
     throw new HttpProblem(404, `no such endpoint: ${method} ${pathname}; see GET / for the list.`);
   }

@@ -11,8 +11,9 @@ import { ControlApi } from './control-api.js';
 import { SimulatorError, badInput } from './errors.js';
 import { ManagementNode, parseManagementFaults } from './management.js';
 import type { ManagementFaults, ManagementOptions } from './management.js';
+import type { MaintenanceChange, ManagementWrite } from './management-writes.js';
 import { handleNodeRequest } from './node-http.js';
-import { SimNode, listens, parseCalls, parseFaults, parseLoad, parsePatch, parseSpec } from './sim-node.js';
+import { DEFAULT_MAINTENANCE_REASON, SimNode, listens, parseCalls, parseFaults, parseLoad, parsePatch, parseSpec } from './sim-node.js';
 import type { NodeConnection, NodeFaults, NodeInfo, NodePatch, NodePhase, NodeSpec } from './sim-node.js';
 
 /** `ports`: every node on 127.0.0.1 with its own port; `addresses`: every node on its own 127.X.Y.Z, one shared port. */
@@ -118,7 +119,8 @@ export class Simulator {
     for (const spec of specs) this.#create(spec);
     await this.#listenAll();
     if (options.management !== false) {
-      this.#management = new ManagementNode(() => [...this.#nodes.values()], options.management ?? {}, this.#tls);
+      const apply = (node: SimNode, change: MaintenanceChange): Promise<void> => this.#applyMaintenance(node, change);
+      this.#management = new ManagementNode(() => [...this.#nodes.values()], options.management ?? {}, this.#tls, apply);
       await this.#management.listen();
     }
     if (options.control !== undefined && options.control !== false) {
@@ -311,6 +313,20 @@ export class Simulator {
     }
   }
 
+  /** A configuration write: the setting is kept, and a running node's phase follows it at once. */
+  async #applyMaintenance(node: SimNode, change: MaintenanceChange): Promise<void> {
+    const current = node.maintenanceSetting ?? { on: node.phase === 'maintenance', reason: node.phase === 'maintenance' ? (node.reason ?? '') : '' };
+    const next = { on: change.maintenance ?? current.on, reason: change.reason ?? current.reason };
+    node.maintenanceSetting = next;
+    if (node.removed || this.#closed) return;
+    const reason = next.reason === '' ? DEFAULT_MAINTENANCE_REASON : next.reason;
+    if (next.on && node.phase === 'maintenance') node.reason = reason;
+    else if (next.on && node.phase === 'up') node.applyPhase('maintenance', reason);
+    else if (!next.on && node.phase === 'maintenance') node.applyPhase('up', undefined);
+    else return;
+    await this.#reconcile(node);
+  }
+
   /** Snapshot of every node, in creation order. */
   nodes(): NodeInfo[] {
     return [...this.#nodes.values()].map((node) => node.info(this.scheme));
@@ -369,7 +385,10 @@ export class Simulator {
     if (patch.faults !== undefined) node.faults = patch.faults ?? {};
     if (patch.version !== undefined) node.version = patch.version;
     if (patch.phase !== undefined) {
-      node.applyPhase(patch.phase, patch.reason);
+      // Maintenance set through the configuration API survives reboots: such a node comes up in maintenance.
+      const setting = node.maintenanceSetting;
+      if (patch.phase === 'up' && setting?.on) node.applyPhase('maintenance', setting.reason === '' ? DEFAULT_MAINTENANCE_REASON : setting.reason);
+      else node.applyPhase(patch.phase, patch.reason);
       await this.#reconcile(node);
     } else if (patch.reason !== undefined) {
       node.reason = patch.reason;
@@ -421,13 +440,25 @@ export class Simulator {
     return this.#management?.requests ?? 0;
   }
 
+  /**
+   * Every PATCH/PUT the Management Node received (answered or refused), oldest first.
+   *
+   * @example sim.managementWrites().map((w) => [w.node, w.body?.maintenance_mode, w.status]) // [['px01', true, 202]]
+   */
+  managementWrites(): ManagementWrite[] {
+    return (this.#management?.writes ?? []).map((write) => ({ ...write }));
+  }
+
   /** Zeroes every node's and the Management Node's request counters. */
   resetCounters(): void {
     for (const node of this.#nodes.values()) {
       node.probeRequests = 0;
       node.otherRequests = 0;
     }
-    if (this.#management) this.#management.requests = 0;
+    if (this.#management) {
+      this.#management.requests = 0;
+      this.#management.writes.length = 0;
+    }
   }
 
   /** Replaces the Management Node's faults (`{}` clears them). */

@@ -23,6 +23,8 @@ export {
   statusObject,
 } from './management.js';
 export type { ManagementFaults, ManagementOptions } from './management.js';
+export { parseWriteBody } from './management-writes.js';
+export type { MaintenanceChange, ManagementWrite } from './management-writes.js';
 export { nodeView } from './control-api.js';
 export type { NodeView } from './control-api.js';
 export { Scenario, startScenario } from './scenario.js';

@@ -6,6 +6,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { badInput } from './errors.js';
 import { LoopbackServer } from './loopback-server.js';
+import { parseWriteBody, readWriteBody } from './management-writes.js';
+import type { MaintenanceChange, ManagementWrite } from './management-writes.js';
 import { NODE_CAPACITY } from './sim-node.js';
 import type { SimNode } from './sim-node.js';
 
@@ -36,9 +38,11 @@ export type ManagementFaults = {
   status?: number;
   /** Answer 200 with a truncated (unparseable) JSON body. */
   malformed_json?: boolean;
+  /** Answer every write (PATCH/PUT) with this HTTP status, changing nothing; reads are unaffected. */
+  write_status?: number;
 };
 
-const FAULT_KEYS = ['latency_ms', 'status', 'malformed_json'] as const;
+const FAULT_KEYS = ['latency_ms', 'status', 'malformed_json', 'write_status'] as const;
 
 /** Validates a Management Node fault set; `null`/`undefined` clear it. */
 export function parseManagementFaults(value: unknown): ManagementFaults {
@@ -48,7 +52,7 @@ export function parseManagementFaults(value: unknown): ManagementFaults {
   const unknown = Object.keys(record).filter((k) => !(FAULT_KEYS as readonly string[]).includes(k));
   if (unknown.length > 0) throw badInput(`"faults" has unknown field(s) ${unknown.join(', ')}; allowed: ${FAULT_KEYS.join(', ')}.`);
   const faults: ManagementFaults = {};
-  const { latency_ms: latency, status, malformed_json: malformed } = record;
+  const { latency_ms: latency, status, malformed_json: malformed, write_status: writeStatus } = record;
   if (latency !== undefined && latency !== null) {
     if (typeof latency !== 'number' || !Number.isInteger(latency) || latency < 0 || latency > 600_000) {
       throw badInput(`"faults.latency_ms" must be an integer from 0 to 600000; got ${JSON.stringify(latency)}.`);
@@ -60,6 +64,12 @@ export function parseManagementFaults(value: unknown): ManagementFaults {
       throw badInput(`"faults.status" must be an integer from 101 to 599; got ${JSON.stringify(status)}.`);
     }
     faults.status = status;
+  }
+  if (writeStatus !== undefined && writeStatus !== null) {
+    if (typeof writeStatus !== 'number' || !Number.isInteger(writeStatus) || writeStatus < 101 || writeStatus > 599) {
+      throw badInput(`"faults.write_status" must be an integer from 101 to 599; got ${JSON.stringify(writeStatus)}.`);
+    }
+    faults.write_status = writeStatus;
   }
   if (malformed !== undefined && malformed !== null && malformed !== false) {
     if (malformed !== true) throw badInput(`"faults.malformed_json" must be true or false; got ${JSON.stringify(malformed)}.`);
@@ -75,7 +85,8 @@ export function pexipTimestamp(date: Date): string {
 
 /** One `worker_vm` object of the status API, as real Pexip shapes it (the fields drainwatch reads and more). */
 export function statusObject(node: SimNode, now: Date): Record<string, unknown> {
-  const maintenance = node.phase === 'maintenance';
+  // A node not running keeps its configured setting in the record (it comes back in maintenance).
+  const maintenance = node.phase === 'maintenance' || (node.maintenanceSetting?.on === true && node.phase !== 'up');
   return {
     id: node.id,
     name: node.name,
@@ -83,7 +94,7 @@ export function statusObject(node: SimNode, now: Date): Record<string, unknown> 
     system_location: node.location,
     configuration_id: node.configurationId,
     maintenance_mode: maintenance,
-    maintenance_mode_reason: maintenance ? (node.reason ?? '') : '',
+    maintenance_mode_reason: maintenance ? (node.reason ?? node.maintenanceSetting?.reason ?? '') : '',
     // Real nodes report 100% while in maintenance: "no capacity left", whatever the calls.
     media_load: maintenance ? 100 : node.load,
     media_tokens_used: node.calls * NODE_CAPACITY.tokensPerCall,
@@ -102,7 +113,8 @@ export function statusObject(node: SimNode, now: Date): Record<string, unknown> 
 
 /** One `worker_vm` object of the configuration API; `x_sim_port` is simulator-only (ports addressing). */
 export function configurationObject(node: SimNode, domain: string): Record<string, unknown> {
-  const maintenance = node.phase === 'maintenance';
+  // The configuration record holds the administrator's setting, which survives reboots.
+  const maintenance = node.maintenanceSetting ? node.maintenanceSetting.on : node.phase === 'maintenance';
   return {
     id: node.configurationId,
     name: node.name,
@@ -113,7 +125,7 @@ export function configurationObject(node: SimNode, domain: string): Record<strin
     system_location: SYSTEM_LOCATION_URI,
     resource_uri: `${CONFIG_WORKER_VM_PATH}${node.configurationId}/`,
     maintenance_mode: maintenance,
-    maintenance_mode_reason: maintenance ? (node.reason ?? '') : '',
+    maintenance_mode_reason: node.maintenanceSetting ? node.maintenanceSetting.reason : maintenance ? (node.reason ?? '') : '',
     // Simulator-only: in "ports" addressing every node shares 127.0.0.1, so the port tells them apart.
     x_sim_port: node.port,
   };
@@ -159,19 +171,31 @@ function sameSecret(given: string, expected: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
+/** Applies a configuration write to a node (the fleet changes its phase and listener). */
+export type ApplyMaintenance = (node: SimNode, change: MaintenanceChange) => Promise<void>;
+
 /** The simulated Management Node; created and owned by the `Simulator`. */
 export class ManagementNode {
   readonly pageSize: number;
   readonly domain: string;
   faults: ManagementFaults = {};
   requests = 0;
+  /** Every PATCH/PUT received, answered or refused, in arrival order. */
+  readonly writes: ManagementWrite[] = [];
   readonly #nodes: () => readonly SimNode[];
+  readonly #apply: ApplyMaintenance;
   readonly #credentials: { username: string; password: string } | undefined;
   readonly #server: LoopbackServer;
   readonly #port: number;
 
-  constructor(nodes: () => readonly SimNode[], options: ManagementOptions, tls: { key: string | Buffer; cert: string | Buffer } | undefined) {
+  constructor(
+    nodes: () => readonly SimNode[],
+    options: ManagementOptions,
+    tls: { key: string | Buffer; cert: string | Buffer } | undefined,
+    apply: ApplyMaintenance = async () => undefined,
+  ) {
     this.#nodes = nodes;
+    this.#apply = apply;
     this.pageSize = options.pageSize ?? 20;
     if (!Number.isInteger(this.pageSize) || this.pageSize < 1) throw badInput(`"pageSize" must be a positive integer; got ${this.pageSize}.`);
     this.domain = options.domain ?? 'sim.test';
@@ -219,6 +243,10 @@ export class ManagementNode {
 
   #answer(req: IncomingMessage, res: ServerResponse, faults: ManagementFaults): void {
     if (res.destroyed) return;
+    if (req.method === 'PATCH' || req.method === 'PUT') {
+      this.#write(req, res, faults).catch(() => res.destroy());
+      return;
+    }
     if (!this.#authorized(req)) {
       send(res, 401, { error: 'Authentication credentials were not provided or are invalid.' }, { 'www-authenticate': 'Basic realm="Pexip"' });
       return;
@@ -235,7 +263,8 @@ export class ManagementNode {
       return;
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      send(res, 405, { error: 'The simulator only implements GET.' }, { allow: 'GET, HEAD' });
+      const allow = kind === 'configuration' ? 'GET, HEAD, PATCH, PUT' : 'GET, HEAD';
+      send(res, 405, { error: `The simulator does not implement ${req.method ?? 'this method'} here.` }, { allow });
       return;
     }
     const base = kind === 'status' ? STATUS_WORKER_VM_PATH : CONFIG_WORKER_VM_PATH;
@@ -270,6 +299,58 @@ export class ManagementNode {
       return;
     }
     send(res, 200, body);
+  }
+
+  /** PATCH/PUT on `configuration/v1/worker_vm/{id}/`: Basic auth, then the maintenance fields applied to the node. */
+  async #write(req: IncomingMessage, res: ServerResponse, faults: ManagementFaults): Promise<void> {
+    const at = Date.now();
+    const url = new URL(req.url ?? '/', 'http://sim.invalid');
+    const id = /^(\d+)\/?$/.exec(url.pathname.startsWith(CONFIG_WORKER_VM_PATH) ? url.pathname.slice(CONFIG_WORKER_VM_PATH.length) : '')?.[1];
+    const configurationId = id === undefined ? null : Number(id);
+    const node = configurationId === null ? undefined : this.#nodes().find((n) => n.configurationId === configurationId);
+    const text = await readWriteBody(req);
+    const parsed = text === null ? null : parseWriteBody(text);
+    const record = (status: number): void => {
+      this.writes.push({ at, method: req.method ?? '', path: url.pathname, configurationId, node: node?.name ?? null, body: parsed?.body ?? null, status });
+    };
+    const answer = (status: number, body: unknown, headers: Record<string, string> = {}): void => {
+      record(status);
+      if (res.destroyed) return;
+      if (body === undefined) {
+        res.writeHead(status, headers);
+        res.end();
+      } else send(res, status, body, headers);
+    };
+    if (!this.#authorized(req)) {
+      answer(401, { error: 'Authentication credentials were not provided or are invalid.' }, { 'www-authenticate': 'Basic realm="Pexip"' });
+      return;
+    }
+    const faultStatus = faults.write_status ?? faults.status;
+    if (faultStatus !== undefined) {
+      answer(faultStatus, { error: `Simulated HTTP ${faultStatus} fault` });
+      return;
+    }
+    if (configurationId === null) {
+      const known = url.pathname.startsWith(STATUS_WORKER_VM_PATH) || url.pathname === CONFIG_WORKER_VM_PATH.slice(0, -1) || url.pathname === CONFIG_WORKER_VM_PATH;
+      if (known) answer(405, { error: `${req.method ?? ''} is only implemented on ${CONFIG_WORKER_VM_PATH}{id}/.` }, { allow: 'GET, HEAD' });
+      else answer(404, { error: `No API resource at ${url.pathname}` });
+      return;
+    }
+    if (!node) {
+      answer(404, { error: `No worker_vm at ${url.pathname}` });
+      return;
+    }
+    if (parsed === null) {
+      answer(413, { error: 'The request body is too large.' });
+      return;
+    }
+    if (!parsed.ok) {
+      answer(400, { worker_vm: { error: parsed.error } });
+      return;
+    }
+    await this.#apply(node, parsed.change);
+    // Tastypie answers an accepted PATCH with 202 and a PUT with 204, both without a body.
+    answer(req.method === 'PATCH' ? 202 : 204, undefined);
   }
 
   #authorized(req: IncomingMessage): boolean {

@@ -1,4 +1,4 @@
-// Demo scenario: loads drift, calls follow load, and a rolling upgrade takes nodes one at a time, forever.
+// Demo scenario: loads drift, calls follow load, calls end on nodes in maintenance, and a rolling upgrade runs forever.
 
 import { EventEmitter } from 'node:events';
 import type { Simulator } from './fleet.js';
@@ -13,6 +13,12 @@ export type ScenarioOptions = {
   upgradeAfterMs?: number;
   /** Time in maintenance while calls drain (default 12000). */
   maintenanceMs?: number;
+  /**
+   * How long the calls on any node in maintenance take to end, linearly from the count it entered
+   * with (default `maintenanceMs`). Covers nodes put in maintenance from outside too (a drainwatch
+   * maintenance plan writing to the Management Node).
+   */
+  callsEndMs?: number;
   /** Time refusing connections (default 6000). */
   rebootMs?: number;
   /** Time accepting TCP but not answering (default 3000). */
@@ -25,8 +31,14 @@ export type ScenarioOptions = {
   targetVersion?: string;
   /** Largest load change per tick, in percent points (default 5). */
   driftStep?: number;
-  /** Run the rolling upgrade (default true); false only drifts loads. */
-  upgrade?: boolean;
+  /**
+   * `true` (default): the scenario runs the rolling upgrade itself, one node at a time.
+   * `'external'`: something else puts nodes in maintenance (a drainwatch plan); the scenario upgrades
+   * each one once its calls have ended (reboot, boot, new version) and emits `upgraded`; a node whose
+   * maintenance was set through the Management Node comes back still in maintenance, as real ones do.
+   * `false`: only drift loads.
+   */
+  upgrade?: boolean | 'external';
   /** Random source in [0, 1) (default Math.random); inject one for reproducible runs. */
   random?: () => number;
 };
@@ -34,6 +46,7 @@ export type ScenarioOptions = {
 /** What the scenario reports: a phase change with a sentence, or a problem it worked around. */
 export type ScenarioEvent =
   | { type: 'phase'; at: Date; node: string; phase: NodePhase; previous: NodePhase; message: string }
+  | { type: 'upgraded'; at: Date; node: string; version: string; message: string }
   | { type: 'error'; at: Date; node?: string; message: string };
 
 const LOAD_MIN = 5;
@@ -46,8 +59,11 @@ export class Scenario extends EventEmitter<{ event: [ScenarioEvent] }> {
   readonly #timers = new Set<NodeJS.Timeout>();
   #stopped = false;
   #cursor = -1;
-  /** Calls on the node under upgrade when maintenance began, and when it began, to drain linearly. */
-  #draining: { name: string; calls: number; since: number } | undefined;
+  /** Calls each node in maintenance had when it entered, and when, to end them linearly. */
+  readonly #drains = new Map<string, { calls: number; since: number }>();
+  /** Nodes the external-mode upgrade is working on, and those done since they last left maintenance. */
+  readonly #upgrading = new Set<string>();
+  readonly #upgraded = new Set<string>();
 
   constructor(sim: Simulator, options: ScenarioOptions = {}) {
     super();
@@ -56,6 +72,7 @@ export class Scenario extends EventEmitter<{ event: [ScenarioEvent] }> {
       tickMs: options.tickMs ?? 1000,
       upgradeAfterMs: options.upgradeAfterMs ?? 10_000,
       maintenanceMs: options.maintenanceMs ?? 12_000,
+      callsEndMs: options.callsEndMs ?? options.maintenanceMs ?? 12_000,
       rebootMs: options.rebootMs ?? 6000,
       bootMs: options.bootMs ?? 3000,
       pauseMs: options.pauseMs ?? 8000,
@@ -78,7 +95,7 @@ export class Scenario extends EventEmitter<{ event: [ScenarioEvent] }> {
     const tick = setInterval(() => this.#tick(), this.#options.tickMs);
     tick.unref();
     this.#timers.add(tick);
-    if (this.#options.upgrade) this.#after(this.#options.upgradeAfterMs, () => this.#upgradeNext());
+    if (this.#options.upgrade === true) this.#after(this.#options.upgradeAfterMs, () => this.#upgradeNext());
     return this;
   }
 
@@ -106,18 +123,53 @@ export class Scenario extends EventEmitter<{ event: [ScenarioEvent] }> {
 
   #tick(): void {
     if (this.#stopped || this.#sim.closed) return;
-    const { driftStep, random, maintenanceMs } = this.#options;
+    const { driftStep, random, callsEndMs, upgrade } = this.#options;
+    const now = Date.now();
     for (const node of this.#sim.nodes()) {
+      if (node.phase !== 'maintenance') this.#drains.delete(node.name);
       if (node.phase === 'up') {
+        this.#upgraded.delete(node.name);
         const step = Math.round((random() * 2 - 1) * driftStep);
         const load = Math.min(LOAD_MAX, Math.max(LOAD_MIN, node.load + step));
         this.#sim.setLoad(node.name, load);
         this.#sim.setCalls(node.name, callsFor(load));
-      } else if (node.phase === 'maintenance' && this.#draining?.name === node.name) {
+      } else if (node.phase === 'maintenance') {
         // Calls end on their own while no new ones arrive: a linear drain is close enough.
-        const left = Math.max(0, 1 - (Date.now() - this.#draining.since) / maintenanceMs);
-        this.#sim.setCalls(node.name, Math.floor(this.#draining.calls * left));
+        let drain = this.#drains.get(node.name);
+        if (!drain) {
+          drain = { calls: node.calls, since: now };
+          this.#drains.set(node.name, drain);
+        }
+        const left = callsEndMs <= 0 ? 0 : Math.max(0, 1 - (now - drain.since) / callsEndMs);
+        const calls = Math.floor(drain.calls * left);
+        if (calls !== node.calls) this.#sim.setCalls(node.name, calls);
+        if (upgrade === 'external' && calls === 0 && !this.#upgraded.has(node.name) && !this.#upgrading.has(node.name)) {
+          void this.#upgradeDrained(node.name);
+        }
       }
+    }
+  }
+
+  /** External mode: a drained node reboots into the new version; its maintenance setting decides how it comes back. */
+  async #upgradeDrained(name: string): Promise<void> {
+    const { rebootMs, bootMs, targetVersion } = this.#options;
+    this.#upgrading.add(name);
+    try {
+      await this.#phase(name, 'rebooting', `${name} has no calls left and reboots to install the upgrade; connections are refused.`);
+      await this.#sleep(rebootMs);
+      await this.#phase(name, 'booting', `${name} is booting: it accepts connections but does not answer yet.`);
+      await this.#sleep(bootMs);
+      await this.#sim.updateNode(name, { version: targetVersion, load: LOAD_MIN, calls: 0 });
+      const back = this.#sim.node(name)?.phase === 'maintenance' ? 'back in maintenance (its setting survives the reboot)' : 'back up';
+      await this.#phase(name, 'up', `${name} is ${back} on version ${targetVersion}.`);
+      if (this.#stopped) return;
+      this.#upgraded.add(name);
+      this.emit('event', { type: 'upgraded', at: new Date(), node: name, version: targetVersion, message: `${name} is upgraded to ${targetVersion}.` });
+    } catch (error) {
+      if (this.#stopped) return;
+      this.#error(`upgrading ${name} failed: ${(error as Error).message}.`, name);
+    } finally {
+      this.#upgrading.delete(name);
     }
   }
 
@@ -145,10 +197,8 @@ export class Scenario extends EventEmitter<{ event: [ScenarioEvent] }> {
     const { maintenanceMs, rebootMs, bootMs, pauseMs, reason, targetVersion } = this.#options;
     try {
       const calls = this.#sim.node(name)?.calls ?? 0;
-      this.#draining = { name, calls, since: Date.now() };
       await this.#phase(name, 'maintenance', `${name} enters maintenance (${reason}); ${calls} call(s) left to drain, no new calls.`, reason);
       await this.#sleep(maintenanceMs);
-      this.#draining = undefined;
       this.#sim.setCalls(name, 0);
       await this.#phase(name, 'rebooting', `${name} has no calls left and reboots to install the upgrade; connections are refused.`);
       await this.#sleep(rebootMs);
@@ -158,7 +208,6 @@ export class Scenario extends EventEmitter<{ event: [ScenarioEvent] }> {
       await this.#phase(name, 'up', `${name} is back up on version ${targetVersion} and accepts calls again.`);
     } catch (error) {
       if (this.#stopped) return;
-      this.#draining = undefined;
       this.#error(`upgrading ${name} failed: ${(error as Error).message}; moving on.`, name);
     }
     this.#after(pauseMs, () => this.#upgradeNext());

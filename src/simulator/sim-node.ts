@@ -127,6 +127,11 @@ export class SimNode {
   faults: NodeFaults = {};
   probeRequests = 0;
   otherRequests = 0;
+  /**
+   * The administrator's maintenance setting written through the configuration API, or null when never
+   * written. It survives reboots: a node set to maintenance comes back up in maintenance.
+   */
+  maintenanceSetting: { on: boolean; reason: string } | null = null;
   /** Frozen `last_updated` while the node is not running (its Management Node record goes stale). */
   staleSince: Date | null = null;
   listener: Server | null = null;
