@@ -1,4 +1,4 @@
-// The shape every front-end shares: built from a context, started, reconfigured on reload, closed.
+// The shape every front-end shares: built from a context, started, reconfigured on reload, closed or destroyed.
 
 import type { Hono } from 'hono';
 import type { Config } from '../config/schema.js';
@@ -19,14 +19,28 @@ export type FrontendContext = {
   metrics: Metrics;
   /** The shared HTTP app: register routes while being created (before the server starts). */
   app: Hono;
+  /** Epoch milliseconds; every front-end reads time here (never Date.now) so tests can use fake timers. */
+  clock: () => number;
 };
 
+/**
+ * One load-balancer or operator surface. `close` and `destroy` are both idempotent and may be
+ * called in either order; after `destroy` has been called, a pending `close` settles promptly.
+ *
+ * @example
+ * const frontend = createNginxFrontend(context);
+ * await frontend.start?.();
+ * await frontend.close();   // SIGTERM: let a running `nginx -s reload` finish
+ * await frontend.destroy(); // grace over: kill it
+ */
 export type Frontend = {
   readonly name: string;
   /** Opens listeners, writes first files. */
   start?(): Promise<void>;
   /** Applies a new validated config (after the core has). */
   reload?(): Promise<void> | void;
-  /** Finishes in-flight work and stops. Idempotent. */
+  /** Stops taking new work and waits for in-flight work (a command, a push, an answer). Idempotent. */
   close(): Promise<void>;
+  /** Stops now: aborts commands (killing their process groups), drops sockets, clears timers. Idempotent. */
+  destroy(): Promise<void>;
 };

@@ -1,15 +1,14 @@
-// Wires a validated config into a running service: core + prober + front-ends, with reload and graceful close.
+// Wires a validated config into a running service: core + prober + front-ends, with queued reloads, close and destroy.
 
 import { readFileSync } from 'node:fs';
 import { Prober } from '../sources/probe/prober.js';
 import { ProbeScheduler } from '../sources/probe/scheduler.js';
+import { ManagementSource } from '../sources/management/source.js';
 import { StateCore } from '../core/state.js';
 import { silentLogger } from '../core/logger.js';
-import { ManagementPoller, outcomeOf } from '../sources/management/poller.js';
 import { MaintenanceWarnings } from '../core/maintenance-warnings.js';
 import { WeightSmoother } from '../core/weight-smoothing.js';
 import { loadConfigFile } from '../config/load.js';
-import { parseListenAddress } from '../config/address.js';
 import { createHttpApp, HttpServer } from '../operator/http/server.js';
 import { Metrics } from '../operator/metrics/registry.js';
 import { createAdminApi } from '../operator/api/nodes.js';
@@ -21,15 +20,19 @@ import { createHaproxyRuntime } from '../frontends/haproxy/runtime-pusher.js';
 import { createEnvoyHealth } from '../frontends/envoy/health-routes.js';
 import { createEnvoyEds } from '../frontends/envoy/eds-routes.js';
 import { createNginxFrontend } from '../frontends/nginx/index.js';
+import { mergeInventory, sameNodes, staticNodes } from './inventory.js';
+import { planReload } from './reload-plan.js';
 import type { Hono } from 'hono';
 import type { Config } from '../config/schema.js';
 import type { LoadedConfig, Secrets } from '../config/load.js';
 import type { Logger } from '../core/logger.js';
-import type { ManagementObservation, NodeSpec } from '../core/verdict.js';
-import type { DrainwatchError } from '../core/errors.js';
-import type { PollerStatus, SweepResult } from '../sources/management/poller.js';
-import type { ListenAddress } from '../config/address.js';
+import type { NodeSpec } from '../core/verdict.js';
+import type { PollerStatus } from '../sources/management/poller.js';
+import type { ManagementSettings } from '../sources/management/source.js';
 import type { Frontend, FrontendContext } from '../frontends/frontend.js';
+import type { ReloadAction } from './reload-plan.js';
+
+export { staticNodes } from './inventory.js';
 
 /** Builds one front-end; the list below is the only place front-ends are wired. */
 export type FrontendFactory = (context: FrontendContext) => Frontend;
@@ -38,28 +41,15 @@ export const DEFAULT_FRONTENDS: readonly FrontendFactory[] = [createAdminApi, cr
 
 export type ServiceOptions = {
   logger?: Logger;
+  /** Epoch ms; handed to every front-end (FrontendContext.clock). Default Date.now. */
   clock?: () => number;
   frontends?: readonly FrontendFactory[];
   /** Metrics registry to use (tests pass a fresh one; default: new). */
   metrics?: Metrics;
 };
 
-/** The static inventory of a config as node specs. */
-export function staticNodes(config: Config): NodeSpec[] {
-  return config.nodes.map((node) => ({
-    name: node.name,
-    address: node.address,
-    port: node.port,
-    statusUrl: node.status_url as string,
-    source: 'static' as const,
-  }));
-}
-
-function listenOf(text: string): ListenAddress {
-  const parsed = parseListenAddress(text);
-  if (typeof parsed === 'string') throw new Error(parsed); // validated at load; unreachable
-  return parsed;
-}
+/** How a reload ended: `ok` once every step applied; otherwise the reasons, also logged and counted. */
+export type ReloadResult = { ok: boolean; errors: string[] };
 
 /** The CA bundle named by probe.tls.ca_file, read once per loaded config (the prober and the Management Node share it). */
 const caBundles = new WeakMap<Config, Buffer | undefined>();
@@ -74,12 +64,15 @@ function proberFor(config: Config, clock: () => number): Prober {
     timeoutMs: config.probe.timeout,
     bodyLimit: config.probe.body_limit,
     clock,
-    tls: {
-      ca: caBundle(config),
-      insecureSkipVerify: tls.insecure_skip_verify,
-      servername: tls.servername,
-    },
+    tls: { ca: caBundle(config), insecureSkipVerify: tls.insecure_skip_verify, servername: tls.servername },
   });
+}
+
+function managementSettings(loaded: LoadedConfig): ManagementSettings | null {
+  const { management, probe } = loaded.config;
+  if (!management) return null;
+  // The prober's CA bundle and verification opt-in apply to the Management Node too (its servername does not).
+  return { management, secrets: loaded.secrets, tls: { ca: caBundle(loaded.config), insecureSkipVerify: probe.tls.insecure_skip_verify } };
 }
 
 /**
@@ -87,8 +80,8 @@ function proberFor(config: Config, clock: () => number): Prober {
  *
  * @example
  * const service = await Service.start(loadedConfig, { logger });
- * // ... later
- * await service.close();
+ * await service.reloadFromFile(path); // { ok: true, errors: [] } once applied
+ * await service.close(3000);          // graceful; destroys what is left after 3 s
  */
 export class Service {
   readonly core: StateCore;
@@ -100,15 +93,20 @@ export class Service {
   private readonly scheduler: ProbeScheduler;
   private readonly http: HttpServer;
   private readonly frontends: Frontend[];
+  private readonly management: ManagementSource;
   private discovered: NodeSpec[] = [];
-  private closing: Promise<void> | null = null;
   private readonly clock: () => number;
   private readonly smoother: WeightSmoother;
-  private management: ManagementPoller | null = null;
-  /** True between a failed sweep and the next good one (to log the recovery once). */
-  private managementFailing = false;
-  /** max_media_tokens per node from the last good Management Node sweep (capacity warning). */
-  private capacity = new Map<string, number>();
+  /** Reloads run one at a time, in the order they were asked for. */
+  private queue: Promise<unknown> = Promise.resolve();
+  private stopping = false;
+  private closing: Promise<void> | null = null;
+  private destroying: Promise<void> | null = null;
+  /** Settles when destroy() has finished, whoever called it (close() races against it). */
+  private markDestroyed: () => void = () => undefined;
+  private readonly destroyed = new Promise<'destroyed'>((resolve) => {
+    this.markDestroyed = () => resolve('destroyed');
+  });
 
   private constructor(loaded: LoadedConfig, options: ServiceOptions) {
     const clock = options.clock ?? Date.now;
@@ -129,9 +127,22 @@ export class Service {
       weightLoad: (name, management, now) => this.smoother.load(name, management, now),
     });
     this.metrics.bind(this.core);
+    this.management = new ManagementSource({
+      sink: {
+        inventory: () => this.core.inventory(),
+        recordManagement: (name, observation) => this.core.recordManagement(name, observation),
+        // Only a changed list is applied: setInventory publishes a new snapshot version.
+        setDiscovered: (nodes) => {
+          if (!sameNodes(nodes, this.discovered)) this.setDiscoveredNodes(nodes);
+        },
+      },
+      logger: this.logger,
+      clock,
+      onPoll: (result) => this.metrics.managementPolls.inc({ result }),
+    });
     const warnings = new MaintenanceWarnings({
       policy: () => this.loaded.config.policy,
-      capacityOf: (name) => this.capacity.get(name) ?? null,
+      capacityOf: (name) => this.management.capacityOf(name),
       onWarning: (warning) => {
         this.metrics.managementWarnings.inc({ kind: warning.kind });
         this.logger.warn({ kind: warning.kind, ...warning.fields }, warning.message);
@@ -163,12 +174,13 @@ export class Service {
       logger: this.logger,
       metrics: this.metrics,
       app: this.app,
+      clock,
     };
     this.frontends = (options.frontends ?? DEFAULT_FRONTENDS).map((factory) => factory(context));
-    this.http = new HttpServer(this.app, { listen: listenOf(config.http.listen), logger: this.logger });
+    this.http = new HttpServer(this.app, { listen: config.http.listen, logger: this.logger });
   }
 
-  /** Starts probing and every front-end; rejects (after cleaning up) if a listener cannot bind. */
+  /** Starts probing and every front-end; rejects (after destroying what started) if a listener cannot bind. */
   static async start(loaded: LoadedConfig, options: ServiceOptions = {}): Promise<Service> {
     const service = new Service(loaded, options);
     try {
@@ -181,9 +193,10 @@ export class Service {
     service.core.start();
     service.scheduler.setNodes(service.core.inventory());
     service.scheduler.start();
-    service.startManagement();
+    const settings = managementSettings(loaded);
+    if (settings) service.management.start(settings);
     service.logger.info(
-      { nodes: service.core.inventory().length, http: loaded.config.http.listen, source: loaded.source },
+      { nodes: service.core.inventory().length, http: loaded.config.http.listen.text, source: loaded.source },
       'drainwatch started',
     );
     return service;
@@ -210,7 +223,7 @@ export class Service {
 
   /** The Management Node poller's health (null when no `management` section is configured). */
   managementStatus(): PollerStatus | null {
-    return this.management?.status() ?? null;
+    return this.management.status();
   }
 
   /** Replaces the nodes found by discovery; static entries with the same name win. */
@@ -219,154 +232,161 @@ export class Service {
     this.applyInventory();
   }
 
-  /** Re-reads the config file; a broken one is rejected and logged, the running config stays. */
-  reloadFromFile(path: string): { ok: boolean; errors: string[] } {
-    const result = loadConfigFile(path);
-    if (!result.ok) {
-      this.metrics.configReloads.inc({ result: 'failed' });
-      this.logger.error({ source: path, errors: result.errors }, 'config reload rejected; keeping the running config');
-      return { ok: false, errors: result.errors };
-    }
-    void this.reload(result);
-    return { ok: true, errors: [] };
+  /**
+   * Re-reads the config file and applies it, after any reload already queued. A broken file is
+   * rejected (logged, counted) and the running config stays. Never rejects.
+   */
+  reloadFromFile(path: string): Promise<ReloadResult> {
+    return this.enqueue(path, async () => {
+      const result = loadConfigFile(path);
+      if (!result.ok) {
+        this.metrics.configReloads.inc({ result: 'failed' });
+        this.logger.error({ source: path, errors: result.errors }, 'config reload rejected; keeping the running config');
+        return { ok: false, errors: result.errors };
+      }
+      return this.apply(result);
+    });
   }
 
-  /** Applies a validated config: rules, timing, TLS, inventory, then each front-end. */
-  async reload(loaded: LoadedConfig): Promise<void> {
-    const previous = this.loaded.config;
-    const previousSecrets = this.loaded.secrets;
-    const { config } = loaded;
-    this.loaded = loaded;
-    if (config.http.listen !== previous.http.listen) {
-      this.logger.warn({ from: previous.http.listen, to: config.http.listen }, 'http.listen changed: restart drainwatch to move the listener');
-    }
-    if (JSON.stringify(config.probe) !== JSON.stringify(previous.probe)) {
-      const old = this.prober;
-      this.prober = proberFor(config, Date.now);
-      void old.close().catch(() => undefined);
-    }
-    this.core.updateRules({ rise: config.probe.rise, fall: config.probe.fall, maxAgeMs: config.probe.max_age, policy: config.policy });
-    this.scheduler.updateTiming({ intervalMs: config.probe.interval, jitter: config.probe.jitter, concurrency: config.probe.concurrency });
-    this.applyInventory();
-    this.reloadManagement(previous, previousSecrets);
-    for (const frontend of this.frontends) await frontend.reload?.();
-    this.metrics.configReloads.inc({ result: 'ok' });
-    this.metrics.configReloadTime.set(Date.now() / 1000);
-    this.logger.info({ source: loaded.source, nodes: this.core.inventory().length }, 'config reloaded');
+  /** Applies a validated config (after any reload already queued): rules, timing, TLS, inventory, then each front-end. Never rejects. */
+  reload(loaded: LoadedConfig): Promise<ReloadResult> {
+    return this.enqueue(loaded.source, () => this.apply(loaded));
   }
 
-  /** Graceful stop: stop probing (finishing in-flight probes), close front-ends, then the HTTP server. */
+  /** Graceful stop: finish reloads and in-flight probes, close front-ends and HTTP; after `graceMs`, destroy the rest. Idempotent. */
   close(graceMs = 5000): Promise<void> {
     this.closing ??= this.shutdown(graceMs);
     return this.closing;
   }
 
-  /** Immediate stop: abort probes and drop connections. */
-  async destroy(): Promise<void> {
-    await this.management?.destroy();
-    this.scheduler.destroy();
-    this.core.close();
-    await Promise.allSettled(this.frontends.map((frontend) => frontend.close()));
-    await this.http.close(0);
-    await this.prober.destroy().catch(() => undefined);
+  /** Immediate stop: abort probes and sweeps, destroy front-ends (killing their commands), drop connections. Idempotent. */
+  destroy(): Promise<void> {
+    this.stopping = true;
+    this.destroying ??= this.teardown();
+    return this.destroying;
+  }
+
+  private enqueue(source: string, task: () => Promise<ReloadResult>): Promise<ReloadResult> {
+    const run = async (): Promise<ReloadResult> => {
+      if (this.stopping) return { ok: false, errors: ['drainwatch is stopping; reload not applied'] };
+      try {
+        return await task();
+      } catch (error) {
+        // Anything a step throws ends here: logged and counted, never an unhandled rejection.
+        this.metrics.configReloads.inc({ result: 'failed' });
+        this.logger.error({ source, err: error }, 'config reload failed part-way');
+        return { ok: false, errors: [(error as Error).message ?? String(error)] };
+      }
+    };
+    const turn = this.queue.then(run);
+    this.queue = turn;
+    return turn;
+  }
+
+  private async apply(loaded: LoadedConfig): Promise<ReloadResult> {
+    const actions = planReload(this.loaded, loaded);
+    this.loaded = loaded;
+    const errors: string[] = [];
+    for (const action of actions) await this.carryOut(action, errors);
+    if (errors.length > 0) {
+      this.metrics.configReloads.inc({ result: 'failed' });
+      this.logger.error({ source: loaded.source, errors }, 'config reloaded, but some front-ends did not take it');
+      return { ok: false, errors };
+    }
+    this.metrics.configReloads.inc({ result: 'ok' });
+    this.metrics.configReloadTime.set(this.clock() / 1000);
+    this.logger.info({ source: loaded.source, nodes: this.core.inventory().length }, 'config reloaded');
+    return { ok: true, errors: [] };
+  }
+
+  private async carryOut(action: ReloadAction, errors: string[]): Promise<void> {
+    const { config } = this.loaded;
+    switch (action.kind) {
+      case 'warn-http-listen':
+        this.logger.warn({ from: action.from, to: action.to }, 'http.listen changed: restart drainwatch to move the listener');
+        return;
+      case 'replace-prober': {
+        const old = this.prober;
+        this.prober = proberFor(config, this.clock);
+        void old.close().catch(() => undefined);
+        return;
+      }
+      case 'update-rules':
+        this.core.updateRules({ rise: config.probe.rise, fall: config.probe.fall, maxAgeMs: config.probe.max_age, policy: config.policy });
+        this.scheduler.updateTiming({ intervalMs: config.probe.interval, jitter: config.probe.jitter, concurrency: config.probe.concurrency });
+        return;
+      case 'apply-inventory':
+        this.applyInventory();
+        return;
+      case 'start-management':
+      case 'restart-management': {
+        const settings = managementSettings(this.loaded);
+        if (settings) this.management.start(settings);
+        return;
+      }
+      case 'stop-management':
+        this.management.stop();
+        return;
+      case 'reload-frontends':
+        for (const frontend of this.frontends) {
+          try {
+            await frontend.reload?.();
+          } catch (error) {
+            this.logger.error({ frontend: frontend.name, err: error }, 'front-end could not apply the new config');
+            errors.push(`${frontend.name}: ${(error as Error).message ?? String(error)}`);
+          }
+        }
+    }
   }
 
   private async shutdown(graceMs: number): Promise<void> {
+    this.stopping = true;
     this.logger.info({}, 'drainwatch stopping');
-    const grace = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), graceMs).unref());
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), graceMs);
+    });
     const graceful = (async () => {
-      await this.management?.close();
+      await this.queue; // a reload in flight finishes (or is destroyed) first
+      await this.management.close();
       await this.scheduler.close();
       this.core.close();
       await Promise.allSettled(this.frontends.map((frontend) => frontend.close()));
       await this.http.close(graceMs);
       await this.prober.close();
     })();
-    if ((await Promise.race([graceful, grace])) === 'timeout') {
-      this.logger.warn({ grace_ms: graceMs }, 'grace period over; aborting what is left');
-      await this.destroy();
-    }
+    // destroy() called by someone else while closing: close is over when destroy is.
+    const finished = graceful.then(
+      () => 'done' as const,
+      (error: unknown) => {
+        this.logger.error({ err: error }, 'graceful stop failed; aborting what is left');
+        return 'failed' as const;
+      },
+    );
+    const outcome = await Promise.race([finished, grace, this.destroyed]);
+    clearTimeout(timer);
+    if (outcome === 'timeout') this.logger.warn({ grace_ms: graceMs }, 'grace period over; aborting what is left');
+    if (outcome === 'timeout' || outcome === 'failed') await this.destroy();
     this.logger.info({}, 'drainwatch stopped');
   }
 
+  private async teardown(): Promise<void> {
+    // Nothing here waits for a front-end to *close*: destroy aborts commands and drops sockets.
+    this.core.close(); // no more snapshots: nothing schedules new work while the rest is torn down
+    await Promise.allSettled([
+      this.management.destroy(),
+      Promise.resolve().then(() => this.scheduler.destroy()),
+      ...this.frontends.map((frontend) => frontend.destroy()),
+      this.http.close(0),
+      this.prober.destroy(),
+    ]);
+    this.markDestroyed();
+  }
+
   private applyInventory(): void {
-    const statics = staticNodes(this.loaded.config);
-    const names = new Set(statics.map((node) => node.name));
-    const merged = [...statics, ...this.discovered.filter((node) => !names.has(node.name))];
+    const merged = mergeInventory(staticNodes(this.loaded.config), this.discovered);
     this.core.setInventory(merged);
     this.scheduler.setNodes(merged);
     this.smoother.retain(new Set(merged.map((node) => node.name)));
-  }
-
-  private startManagement(): void {
-    const { management, probe } = this.loaded.config;
-    if (!management || this.closing) return;
-    const secrets = this.loaded.secrets;
-    const hint = management.token_env ?? management.token_file ?? management.password_env ?? management.password_file;
-    this.management = new ManagementPoller({
-      url: management.url,
-      username: management.username,
-      password: secrets.managementPassword,
-      token: secrets.managementToken,
-      ...(hint ? { credentialHint: `management.username and the secret from ${hint}` } : {}),
-      timeoutMs: management.timeout,
-      pageSize: management.page_size,
-      maxPages: management.max_pages,
-      // The prober's CA bundle and verification opt-in apply to the Management Node too (its servername does not).
-      tls: { ca: caBundle(this.loaded.config), insecureSkipVerify: probe.tls.insecure_skip_verify },
-      intervalMs: management.interval,
-      discover: management.discover,
-      nodePort: management.node_port,
-      statusUrlTemplate: management.status_url_template,
-      portField: management.port_field,
-      clock: this.clock,
-      logger: this.logger,
-      onSweep: (result) => this.applyManagement(result),
-      onFailure: (error, stale, failures) => this.managementFailed(error, stale, failures),
-    });
-    this.management.start();
-  }
-
-  private reloadManagement(previous: Config, previousSecrets: Secrets): void {
-    const { management } = this.loaded.config;
-    const same =
-      JSON.stringify(management) === JSON.stringify(previous.management) &&
-      JSON.stringify(this.loaded.config.probe.tls) === JSON.stringify(previous.probe.tls) &&
-      JSON.stringify(this.loaded.secrets) === JSON.stringify(previousSecrets);
-    if (same && this.management) return;
-    const old = this.management;
-    this.management = null;
-    void old?.close();
-    if (!management) {
-      // Management removed: forget its nodes and its view of the static ones.
-      this.capacity = new Map();
-      if (this.discovered.length > 0) this.setDiscoveredNodes([]);
-      for (const spec of this.core.inventory()) this.core.recordManagement(spec.name, null);
-      return;
-    }
-    this.startManagement();
-  }
-
-  private applyManagement(result: SweepResult): void {
-    const wasFailing = this.managementFailing;
-    this.managementFailing = false;
-    this.metrics.managementPolls.inc({ result: 'ok' });
-    if (wasFailing) this.logger.info({ pages: result.pages }, 'Management Node sweep succeeded again');
-    this.capacity = result.capacity;
-    // Only a changed inventory is applied: setInventory publishes a new snapshot version.
-    if (result.discovered && JSON.stringify(result.discovered) !== JSON.stringify(this.discovered)) {
-      this.setDiscoveredNodes(result.discovered);
-    }
-    for (const spec of this.core.inventory()) this.core.recordManagement(spec.name, result.observations.get(spec.name) ?? null);
-  }
-
-  private managementFailed(error: DrainwatchError, stale: Map<string, ManagementObservation>, failures: number): void {
-    this.managementFailing = true;
-    this.metrics.managementPolls.inc({ result: outcomeOf(error) });
-    this.logger.error({ code: error.code, failures, kept_stale: stale.size }, `${error.message} (keeping the last good data, marked stale)`);
-    for (const spec of this.core.inventory()) {
-      const observation = stale.get(spec.name);
-      if (observation) this.core.recordManagement(spec.name, observation);
-    }
   }
 }

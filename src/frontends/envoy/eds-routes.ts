@@ -99,5 +99,5 @@ export function createEnvoyEds(context: FrontendContext): Frontend {
     return c.body(responseBody, 200, { 'content-type': 'application/json', 'cache-control': 'no-store', 'x-drainwatch-version': answer.version });
   });
 
-  return { name: 'envoy-eds', close: async () => undefined };
+  return { name: 'envoy-eds', close: async () => undefined, destroy: async () => undefined };
 }

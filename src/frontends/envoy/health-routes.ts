@@ -136,5 +136,5 @@ export function createEnvoyHealth(context: FrontendContext): Frontend {
   app.get(ENVOY_HEALTH_PATH, (c) => answer(hostToName(host(c)), 'the Host header'));
   app.get(`${ENVOY_HEALTH_PATH}/:name`, (c) => answer(c.req.param('name'), 'the URL path'));
 
-  return { name: 'envoy-health', close: async () => undefined };
+  return { name: 'envoy-health', close: async () => undefined, destroy: async () => undefined };
 }

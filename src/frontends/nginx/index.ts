@@ -15,11 +15,13 @@ export type NginxFrontendOptions = { run?: CommandRunner; clock?: () => number }
  */
 export function createNginxFrontend(context: FrontendContext, options: NginxFrontendOptions = {}): Frontend {
   const writers = new Map<string, NginxWriter>();
+  /** Writers a reload removed, still finishing a command: destroy() must reach them too. */
+  const retiring = new Set<NginxWriter>();
   let started = false;
   let closed = false;
 
   const build = (upstream: NginxUpstreamConfig): NginxWriter =>
-    new NginxWriter({ upstream, source: context.source, logger: context.logger, metrics: context.metrics, ...options });
+    new NginxWriter({ upstream, source: context.source, logger: context.logger, metrics: context.metrics, ...options, clock: options.clock ?? context.clock });
 
   context.app.get('/nginx/:file', (c) => {
     const file = c.req.param('file');
@@ -48,12 +50,14 @@ export function createNginxFrontend(context: FrontendContext, options: NginxFron
     async reload() {
       if (closed) return;
       const wanted = new Map(context.config().nginx.upstreams.map((upstream) => [upstream.name, upstream]));
+      // A writer that goes away is closed, not destroyed: its command finishes (bounded by command_timeout).
       const gone: Promise<void>[] = [];
       for (const [name, writer] of writers) {
         const next = wanted.get(name);
         if (!next || next.file !== writer.file) {
           writers.delete(name);
-          gone.push(writer.close());
+          retiring.add(writer);
+          gone.push(writer.close().finally(() => retiring.delete(writer)));
         } else {
           writer.update(next);
         }
@@ -68,7 +72,11 @@ export function createNginxFrontend(context: FrontendContext, options: NginxFron
     },
     async close() {
       closed = true;
-      await Promise.all([...writers.values()].map((writer) => writer.close()));
+      await Promise.all([...writers.values(), ...retiring].map((writer) => writer.close()));
+    },
+    async destroy() {
+      closed = true;
+      await Promise.all([...writers.values(), ...retiring].map((writer) => writer.destroy()));
     },
   };
 }

@@ -12,37 +12,52 @@ import type { Snapshot, SnapshotSource } from '../../core/snapshot.js';
 import type { Metrics } from '../../operator/metrics/registry.js';
 
 /** What running one command produced. `output` is stderr then stdout, trimmed to a few KiB. */
-export type CommandResult = { ok: boolean; code: number | null; signal: string | null; timedOut: boolean; output: string };
+export type CommandResult = { ok: boolean; code: number | null; signal: string | null; timedOut: boolean; aborted?: boolean; output: string };
 
-/** Runs an argument vector (never through a shell) with a timeout. */
-export type CommandRunner = (argv: readonly string[], timeoutMs: number) => Promise<CommandResult>;
+/** Runs an argument vector (never through a shell) with a timeout; `signal` aborts it (killing its process group). */
+export type CommandRunner = (argv: readonly string[], timeoutMs: number, signal?: AbortSignal) => Promise<CommandResult>;
 
 const OUTPUT_LIMIT = 4096;
 const MAX_RETRY_MS = 60_000;
 
 /**
- * Runs `argv[0]` with the remaining arguments, no shell; on timeout kills the
- * whole process group (a wrapper script or `sudo` must not leave its child behind).
+ * Runs `argv[0]` with the remaining arguments, no shell, in a process group of its own;
+ * on timeout or abort kills the whole group (a wrapper script or `sudo` must not leave
+ * its child behind).
  *
- * @example await runCommand(['nginx', '-t'], 30_000) // { ok: true, code: 0, ... }
+ * @example await runCommand(['nginx', '-t'], 30_000, controller.signal) // { ok: true, code: 0, ... }
  */
-export const runCommand: CommandRunner = (argv, timeoutMs) =>
+export const runCommand: CommandRunner = (argv, timeoutMs, signal) =>
   new Promise((resolve) => {
     const [file, ...args] = argv;
-    if (file === undefined) {
-      resolve({ ok: false, code: null, signal: null, timedOut: false, output: 'empty command' });
+    if (file === undefined || signal?.aborted) {
+      const aborted = file !== undefined;
+      resolve({ ok: false, code: null, signal: null, timedOut: false, aborted, output: aborted ? 'aborted before start' : 'empty command' });
       return;
     }
     let output = '';
     let timedOut = false;
+    let aborted = false;
     let settled = false;
-    const finish = (result: Omit<CommandResult, 'output' | 'timedOut'>, extra = ''): void => {
+    const child = spawn(file, args, { shell: false, detached: true, stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true });
+    const killGroup = (): void => {
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        child.kill('SIGKILL');
+      }
+    };
+    const onAbort = (): void => {
+      aborted = true;
+      killGroup();
+    };
+    const finish = (result: Omit<CommandResult, 'output' | 'timedOut' | 'aborted'>, extra = ''): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      resolve({ ...result, timedOut, output: `${output}${extra}`.trim().slice(0, OUTPUT_LIMIT) });
+      signal?.removeEventListener('abort', onAbort);
+      resolve({ ...result, timedOut, aborted, output: `${output}${extra}`.trim().slice(0, OUTPUT_LIMIT) });
     };
-    const child = spawn(file, args, { shell: false, detached: true, stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true });
     const collect = (chunk: Buffer): void => {
       if (output.length < OUTPUT_LIMIT) output += chunk.toString('utf8');
     };
@@ -50,16 +65,14 @@ export const runCommand: CommandRunner = (argv, timeoutMs) =>
     child.stderr.on('data', collect);
     const timer = setTimeout(() => {
       timedOut = true;
-      try {
-        if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        child.kill('SIGKILL');
-      }
+      killGroup();
     }, timeoutMs);
+    signal?.addEventListener('abort', onAbort, { once: true });
     child.once('error', (error) => finish({ ok: false, code: null, signal: null }, `\n${error.message}`));
-    child.once('close', (code, signal) =>
-      finish({ ok: code === 0 && !timedOut, code, signal }, timedOut ? `\ntimed out after ${timeoutMs} ms` : ''),
-    );
+    child.once('close', (code, exitSignal) => {
+      const why = timedOut ? `\ntimed out after ${timeoutMs} ms` : aborted ? '\naborted' : '';
+      finish({ ok: code === 0 && !timedOut && !aborted, code, signal: exitSignal }, why);
+    });
   });
 
 // NGINX's master reads the file: keep the mode an operator gave it, 0644 for a new one.
@@ -109,6 +122,8 @@ export class NginxWriter {
   private pending = false;
   private unsubscribe: (() => void) | null = null;
   private closed = false;
+  /** Aborted by destroy(): kills a running test/reload command's process group. */
+  private readonly abort = new AbortController();
   private problemsSaid = '';
 
   constructor(options: NginxWriterOptions) {
@@ -163,6 +178,12 @@ export class NginxWriter {
     await this.running;
   }
 
+  /** Stops now: kills a running test/reload command (its whole process group), then settles. Idempotent. */
+  async destroy(): Promise<void> {
+    this.abort.abort();
+    await this.close();
+  }
+
   private render(snapshot: Snapshot, previous: RenderMemory | null): UpstreamRendering {
     return renderUpstream(snapshot, { upstream: this.name, previous, now: this.clock() });
   }
@@ -196,7 +217,9 @@ export class NginxWriter {
     const due = Math.max(this.firstChangeAt + settle, this.lastReloadAt + minInterval, this.retryAt);
     this.timer = setTimeout(() => {
       this.timer = null;
-      this.running = this.apply().finally(() => {
+      // apply() handles its own failures; anything it did not foresee is logged, never an unhandled rejection.
+      const applying = this.apply().catch((error: unknown) => this.logger.error({ err: error }, 'NGINX apply failed unexpectedly'));
+      this.running = applying.finally(() => {
         this.running = null;
         if (this.pending && !this.closed) {
           this.pending = false;
@@ -237,7 +260,12 @@ export class NginxWriter {
       return this.writeFailed(error);
     }
 
-    const test = await this.run(testCommand, timeout);
+    const test = await this.run(testCommand, timeout, this.abort.signal);
+    if (test.aborted || this.abort.signal.aborted) {
+      // Destroyed mid-test: an untested file must not stay for someone else's reload to pick up.
+      await (previous === null ? rm(file, { force: true }) : writeFileAtomic(file, previous, FILE_MODE)).catch(() => undefined);
+      return;
+    }
     if (!test.ok) {
       this.failed = rendering.directives;
       try {
@@ -266,7 +294,12 @@ export class NginxWriter {
   private async reload(): Promise<void> {
     const { reload_command: command, command_timeout: timeout, min_reload_interval: minInterval } = this.options.upstream;
     this.lastReloadAt = this.clock();
-    const result = await this.run(command, timeout);
+    const result = await this.run(command, timeout, this.abort.signal);
+    if (result.aborted || this.abort.signal.aborted) {
+      this.reloadOwed = true; // the file is tested; the reload was cut short by destroy()
+      this.logger.warn({ command }, 'NGINX reload command aborted (drainwatch stopping); NGINX may still read the old file');
+      return;
+    }
     if (result.ok) {
       this.reloadOwed = false;
       this.retryMs = 0;

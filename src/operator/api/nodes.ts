@@ -8,7 +8,7 @@ export type AdminApiOptions = { clock?: () => number };
 /** Registers the read-only API routes on the shared app. */
 export function createAdminApi(context: FrontendContext, options: AdminApiOptions = {}): Frontend {
   const { app, source } = context;
-  const clock = options.clock ?? Date.now;
+  const clock = options.clock ?? context.clock;
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
 
@@ -37,5 +37,5 @@ export function createAdminApi(context: FrontendContext, options: AdminApiOption
     return c.json(nodeToJson(verdict, clock()));
   });
 
-  return { name: 'admin-api', close: async () => undefined };
+  return { name: 'admin-api', close: async () => undefined, destroy: async () => undefined };
 }

@@ -128,7 +128,7 @@ function operatorName(c: Context): string | null {
 export function createOverrideApi(context: FrontendContext, options: OverrideApiOptions = {}): Frontend {
   const { app, core, source, metrics, config, secrets } = context;
   const logger = context.logger.child({ component: 'override-api' });
-  const clock = options.clock ?? Date.now;
+  const clock = options.clock ?? context.clock;
   const store = new OverrideStore({
     file: config().state.file,
     logger,
@@ -279,6 +279,10 @@ export function createOverrideApi(context: FrontendContext, options: OverrideApi
     async close() {
       unsubscribe();
       await store.save(core.listOverrides());
+    },
+    // The last save is a small local file write; losing it would lose an operator's override.
+    destroy() {
+      return this.close();
     },
   };
 }

@@ -24,5 +24,5 @@ export function createMetricsEndpoint(context: FrontendContext): Frontend {
     }
   });
 
-  return { name: 'metrics-endpoint', close: async () => undefined };
+  return { name: 'metrics-endpoint', close: async () => undefined, destroy: async () => undefined };
 }

@@ -45,7 +45,7 @@ serve(
         if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
         const fresh = freshCore(nodes);
         const app = createHttpApp(silentLogger);
-        const context = { source: fresh.source, core: fresh.core, config: () => loaded.config, secrets: () => loaded.secrets, logger: silentLogger, metrics: new Metrics({ processMetrics: false }), app };
+        const context = { source: fresh.source, core: fresh.core, config: () => loaded.config, secrets: () => loaded.secrets, logger: silentLogger, metrics: new Metrics({ processMetrics: false }), app, clock: Date.now };
         createEnvoyHealth(context);
         createEnvoyEds(context);
         const http = new HttpServer(app, { listen: { host: '127.0.0.1', port: 0 }, logger: silentLogger });

@@ -74,6 +74,7 @@ export function testContext(nodes: NodeVerdict[], configPatch: Record<string, un
     logger: silentLogger,
     metrics: new Metrics({ processMetrics: false }),
     app: new Hono(),
+    clock: Date.now,
     setConfig(patch) {
       config = ConfigSchema.parse(patch);
     },
