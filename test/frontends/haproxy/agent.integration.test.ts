@@ -3,10 +3,13 @@
 import { describe, expect, it } from 'vitest';
 import { AGENT_INTER_MS, PROBE_INTERVAL_MS, get, openStream } from './harness.js';
 import { startRig } from './setup.js';
+import { requires } from '../../helpers/requires.js';
 
 const DRAIN_BOUND_MS = PROBE_INTERVAL_MS + AGENT_INTER_MS + 1000;
 
-describe('HAProxy agent mode (haproxy/haproxy.cfg)', () => {
+const SUITE = 'HAProxy agent mode (haproxy/haproxy.cfg)';
+
+describe.runIf(requires(SUITE, ['haproxy']))(SUITE, () => {
   it('gives ready nodes their load-derived weight and drains a node in maintenance within probe interval + agent-inter + 1 s', async () => {
     const rig = await startRig();
     // Until the Management Node poller feeds load, the test records it as the poller would.

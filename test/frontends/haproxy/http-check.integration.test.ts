@@ -3,8 +3,11 @@
 import { describe, expect, it } from 'vitest';
 import { AGENT_INTER_MS, PROBE_INTERVAL_MS, get } from './harness.js';
 import { startRig } from './setup.js';
+import { requires } from '../../helpers/requires.js';
 
-describe('HAProxy http variant with cookie persistence (haproxy/haproxy-http.cfg)', () => {
+const SUITE = 'HAProxy http variant with cookie persistence (haproxy/haproxy-http.cfg)';
+
+describe.runIf(requires(SUITE, ['haproxy']))(SUITE, () => {
   it('sends a request carrying the persistence cookie to its draining node and new clients elsewhere', async () => {
     const rig = await startRig({ example: 'haproxy-http.cfg' });
     const first = await get(rig.frontendPort, '/');

@@ -3,12 +3,15 @@
 import { describe, expect, it } from 'vitest';
 import { PROBE_INTERVAL_MS, deriveConfig, startHaproxy } from './harness.js';
 import { startRig } from './setup.js';
+import { requires } from '../../helpers/requires.js';
 import { haproxyServerLines } from '../../../src/cli/commands/print-haproxy.js';
 import type { RuntimePusher } from '../../../src/frontends/haproxy/runtime-pusher.js';
 
 const PUSH_BOUND_MS = PROBE_INTERVAL_MS + 1000;
 
-describe('HAProxy push mode (runtime API)', () => {
+const SUITE = 'HAProxy push mode (runtime API)';
+
+describe.runIf(requires(SUITE, ['haproxy']))(SUITE, () => {
   it('pushes weights, drains within probe interval + 1 s, returns to READY, and re-asserts after HAProxy restarts', async () => {
     const rig = await startRig({ push: true });
     const stats = await rig.haproxy.stat('pexip');

@@ -11,16 +11,19 @@ import { startTestService, waitFor } from '../../helpers/service.js';
 import type { TestService } from '../../helpers/service.js';
 import type { NodeVerdict } from '../../../src/core/snapshot.js';
 import {
-  FIXTURES, STREAM_MODULE, deriveConfig, freePort, get, nginxAvailable, nginxTest, openStream, sleep, startNginx,
-  streamModuleAvailable,
+  FIXTURES, STREAM_MODULE, deriveConfig, freePort, get, nginxTest, openStream, sleep, startNginx,
 } from './harness.js';
 import type { RunningNginx } from './harness.js';
+import { requires } from '../../helpers/requires.js';
 
 const PROBE_INTERVAL = 200;
 const SETTLE = 300;
 const MIN_RELOAD_INTERVAL = 1000;
-// On CI nginx is installed by .ci/run: a missing binary must fail there, not skip.
-const run = nginxAvailable || process.env.CI === 'true';
+const SUITE = 'NGINX in front of the simulator, driven by drainwatch';
+const STREAM_SUITE = 'the stream (TLS passthrough) example';
+// Under CI=true (where .ci/run installed both) a missing binary or module fails instead of skipping.
+const run = requires(SUITE, ['nginx']);
+const runStream = requires(STREAM_SUITE, ['nginx-stream']);
 
 /** Substitutions that turn the committed example into a throwaway instance in `prefix`. */
 function localise(example: string, prefix: string, include: string, listen: Record<string, string>): string {
@@ -33,7 +36,7 @@ function localise(example: string, prefix: string, include: string, listen: Reco
   ]);
 }
 
-describe.runIf(run)('NGINX in front of the simulator, driven by drainwatch', () => {
+describe.runIf(run)(SUITE, () => {
   let dir: string;
   let sim: Simulator;
   let nginx: RunningNginx;
@@ -253,7 +256,7 @@ describe.runIf(run)('NGINX in front of the simulator, driven by drainwatch', () 
   });
 });
 
-describe.runIf(run && streamModuleAvailable)('the stream (TLS passthrough) example', () => {
+describe.runIf(runStream)(STREAM_SUITE, () => {
   it('passes nginx -t and sends TLS connections only to nodes not marked down', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'drainwatch-nginx-stream-'));
     onTestFinished(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,6 +1,6 @@
 // End to end in headless Chromium: the dashboard lists every node, follows a drain live, and sets an override.
 
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,12 +8,13 @@ import { chromium } from 'playwright-core';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { waitFor } from '../../helpers/service.js';
 import { TOKEN, startSimulator, watch } from '../fleet.js';
+import { requires, toolPath } from '../../helpers/requires.js';
 import type { BrowserContext } from 'playwright-core';
 
-const CHROMIUM = '/usr/bin/chromium';
+const SUITE = 'dashboard in headless Chromium';
+const present = requires(SUITE, ['chromium']);
+const CHROMIUM = toolPath('chromium') ?? '/usr/bin/chromium';
 const ARTIFACTS = fileURLToPath(new URL('../../artifacts/', import.meta.url));
-const present = existsSync(CHROMIUM);
-if (!present) console.warn(`dashboard browser test skipped: ${CHROMIUM} is absent (apt-get install chromium, or run .ci/run)`);
 
 async function launch(): Promise<BrowserContext> {
   const profile = mkdtempSync(join(tmpdir(), 'drainwatch-chromium-'));
@@ -32,7 +33,7 @@ async function launch(): Promise<BrowserContext> {
   return context;
 }
 
-describe.skipIf(!present)('dashboard in headless Chromium', () => {
+describe.runIf(present)(SUITE, () => {
   it('shows every simulated node and turns one draining within 3 s of the simulator flipping it, without a reload', async () => {
     const sim = await startSimulator(5, { management: true });
     for (const [name, load, calls] of [['px01', 37, 9], ['px02', 62, 21], ['px03', 0, 0], ['px04', 12, 3], ['px05', 48, 14]] as const) {
