@@ -30,6 +30,7 @@ async function runService(configPath: string): Promise<number> {
     logger.error({ err: error }, 'drainwatch could not start');
     return 1;
   }
+  // reloadFromFile never rejects: a broken file or a failing step is logged and counted by the service.
   installSignals(service, () => service.reloadFromFile(configPath));
   return new Promise<number>(() => undefined); // runs until a signal ends the process
 }

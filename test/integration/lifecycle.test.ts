@@ -1,15 +1,17 @@
-// The real CLI process: readiness, SIGHUP reload (broken config rejected, valid one applied), SIGTERM exit.
+// The real CLI process: readiness, SIGHUP reload (broken config rejected, valid one applied), SIGTERM exit, also while a reload command hangs.
 
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from "node:path";
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { Simulator } from '../../src/simulator/index.js';
+import { SHUTDOWN_GRACE_MS } from '../../src/cli/signals.js';
 import { waitFor } from '../helpers/service.js';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 // One process (no tsx wrapper in between) so signals reach drainwatch itself.
@@ -34,19 +36,72 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-function configFor(names: string[], httpPort: number): string {
+function configFor(names: string[], httpPort: number, extra: Record<string, unknown> = {}): string {
   return stringify({
     nodes: sim.nodes().filter((n) => names.includes(n.name)).map((n) => ({ name: n.name, address: n.address, port: n.port, status_url: n.statusUrl })),
-    probe: { interval: '200ms', timeout: '150ms', max_age: '2s' },
+    // Generous timings: a loaded machine must not turn a slow loopback answer into "down".
+    probe: { interval: '1s', timeout: '900ms', max_age: '10s', rise: 1, fall: 3 },
     http: { listen: `127.0.0.1:${httpPort}` },
     haproxy: { agent: null },
     log: { level: 'info' },
+    ...extra,
   });
 }
 
-async function names(base: string): Promise<string[]> {
+type Running = { child: ChildProcessWithoutNullStreams; logs: () => string; exited: Promise<number | null> };
+
+/** Starts `drainwatch --config file` in its own process group (so cleanup can kill every descendant). */
+function startCli(file: string): Running {
+  const child = spawn(process.execPath, [...NODE_ARGS, 'src/cli/main.ts', '--config', file], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+  onTestFinished(() => {
+    try {
+      process.kill(-(child.pid as number), 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  });
+  let logs = '';
+  child.stderr.on('data', (chunk: Buffer) => (logs += chunk.toString()));
+  child.stdout.resume();
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, logs: () => logs, exited };
+}
+
+async function states(base: string): Promise<string> {
   const body = (await (await fetch(`${base}/api/v1/nodes`)).json()) as { nodes: Array<{ name: string; state: string }> };
-  return body.nodes.map((n) => `${n.name}:${n.state}`);
+  return body.nodes.map((n) => `${n.name}:${n.state}`).join(',');
+}
+
+/** Children of `ppid` whose command name is `comm`, from /proc. */
+function childrenNamed(ppid: number, comm: string): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (name === comm && Number(fields[1]) === ppid) found.push(Number(entry));
+    } catch {
+      /* the process ended while we looked */
+    }
+  }
+  return found;
+}
+
+/** True while `pid` is a live process (a zombie waiting to be reaped counts as gone). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
 }
 
 describe('drainwatch process lifecycle', () => {
@@ -54,47 +109,66 @@ describe('drainwatch process lifecycle', () => {
     const port = await freePort();
     const file = join(dir, 'drainwatch.yaml');
     writeFileSync(file, configFor(['px01', 'px02'], port));
-    const child = spawn(process.execPath, [...NODE_ARGS, 'src/cli/main.ts', '--config', file], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-    onTestFinished(() => {
-      try {
-        process.kill(-(child.pid as number), 'SIGKILL');
-      } catch {
-        /* already gone */
-      }
-    });
-    let logs = '';
-    child.stderr.on('data', (chunk: Buffer) => (logs += chunk.toString()));
+    const { child, logs, exited } = startCli(file);
     const base = `http://127.0.0.1:${port}`;
 
-    await waitFor(async () => (await fetch(`${base}/readyz`)).status === 200, 15_000, 100, 'readyz');
-    expect(await names(base)).toEqual(['px01:ready', 'px02:ready']);
+    await waitFor(() => logs().includes('drainwatch started'), 30_000, 50, 'start-up log');
+    // /readyz only says every node has a first verdict; wait for the verdicts themselves.
+    await waitFor(async () => (await states(base)) === 'px01:ready,px02:ready', 20_000, 100, 'both nodes ready');
 
     writeFileSync(file, 'nodes:\n  - { name: px01 }\nprobe: { bogus: 1 }\n');
     child.kill('SIGHUP');
-    await waitFor(() => logs.includes('config reload rejected'), 5000, 50, 'rejection log');
-    expect(logs).toContain('nodes[0].address: is required');
-    expect(logs).toContain('probe.bogus: unknown key');
-    expect(await names(base)).toEqual(['px01:ready', 'px02:ready']);
+    await waitFor(() => logs().includes('config reload rejected'), 20_000, 50, 'rejection log');
+    expect(logs()).toContain('nodes[0].address: is required');
+    expect(logs()).toContain('probe.bogus: unknown key');
+    expect(await states(base)).toBe('px01:ready,px02:ready');
 
     writeFileSync(file, configFor(['px02', 'px03', 'px04'], port));
     child.kill('SIGHUP');
-    await waitFor(async () => (await names(base)).join() === 'px02:ready,px03:ready,px04:ready', 5000, 50, 'new node list');
-    expect(logs).toContain('config reloaded');
+    await waitFor(() => logs().includes('config reloaded'), 20_000, 50, 'reload log');
+    await waitFor(async () => (await states(base)) === 'px02:ready,px03:ready,px04:ready', 20_000, 100, 'new node list');
 
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
-    expect(logs).toContain('drainwatch stopped');
-  }, 40_000);
+    expect(logs()).toContain('drainwatch stopped');
+  }, 90_000);
+
+  it('exits 0 on SIGTERM within the grace period plus one second while an NGINX reload command hangs, leaving no child behind', async () => {
+    const port = await freePort();
+    const file = join(dir, 'hanging.yaml');
+    const upstreamFile = join(dir, 'hanging-upstream.conf');
+    const nginx = { upstreams: [{ name: 'pexip', file: upstreamFile, test_command: ['true'], reload_command: ['sleep', '60'], settle: '10ms' }] };
+    writeFileSync(file, configFor(['px01'], port, { nginx }));
+    const { child, logs, exited } = startCli(file);
+    const pid = child.pid as number;
+
+    // The first rendering is written, tested with `true`, then `sleep 60` runs as the reload.
+    const sleeps = await waitFor(() => {
+      const found = childrenNamed(pid, 'sleep');
+      return found.length > 0 ? found : null;
+    }, 30_000, 50, 'the reload command to be running');
+    expect(existsSync(upstreamFile)).toBe(true);
+
+    const sentAt = performance.now();
+    child.kill('SIGTERM');
+    const code = await exited;
+    const tookMs = performance.now() - sentAt;
+    expect(code).toBe(0);
+    expect(tookMs).toBeLessThan(SHUTDOWN_GRACE_MS + 1000);
+    expect(logs()).toContain('grace period over');
+    expect(logs()).toContain('drainwatch stopped');
+    // Killed with its process group and reaped (or at most a zombie for init to reap).
+    await waitFor(() => sleeps.every((sleep) => !alive(sleep)), 5000, 20, 'the sleep child to be gone');
+  }, 90_000);
 
   it('exits 2 and lists every problem for --check-config on a bad file, 0 on a good one', async () => {
     const bad = join(dir, 'bad.yaml');
     writeFileSync(bad, 'nodes:\n  - { name: px01, address: a }\n  - { name: px01, address: b }\nprobe: { interval: 1s, timeout: 2s }\n');
     const good = join(dir, 'good.yaml');
     writeFileSync(good, 'nodes:\n  - { name: px01, address: 10.0.0.1 }\n');
-    const run = (file: string) =>
+    const run = (path: string) =>
       new Promise<{ code: number | null; output: string }>((resolve) => {
-        const child = spawn(process.execPath, [...NODE_ARGS, 'src/cli/main.ts', '--check-config', file], { cwd: ROOT });
+        const child = spawn(process.execPath, [...NODE_ARGS, 'src/cli/main.ts', '--check-config', path], { cwd: ROOT });
         let output = '';
         child.stdout.on('data', (c: Buffer) => (output += c.toString()));
         child.stderr.on('data', (c: Buffer) => (output += c.toString()));
@@ -108,5 +182,5 @@ describe('drainwatch process lifecycle', () => {
     const goodResult = await run(good);
     expect(goodResult.code).toBe(0);
     expect(goodResult.output).toContain('valid');
-  }, 30_000);
+  }, 60_000);
 });
