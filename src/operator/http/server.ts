@@ -1,23 +1,13 @@
-// The shared HTTP listener: one hono app on @hono/node-server, with graceful close.
+// The shared HTTP listener: serves the app from app.ts on @hono/node-server, with graceful close.
 
-import { Hono } from 'hono';
 import { createAdaptorServer } from '@hono/node-server';
+import type { Hono } from 'hono';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../../core/logger.js';
 import type { ListenAddress } from '../../config/address.js';
 
 export type HttpServerOptions = { listen: ListenAddress; logger: Logger };
-
-/** Creates the hono app; routes are added by front-ends before `start()`. */
-export function createHttpApp(logger: Logger): Hono {
-  const app = new Hono();
-  app.onError((error, c) => {
-    logger.error({ err: error, path: c.req.path }, 'HTTP handler failed');
-    return c.json({ error: 'internal error' }, 500);
-  });
-  return app;
-}
 
 /**
  * Serves a hono app on host:port.
