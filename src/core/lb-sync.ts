@@ -56,7 +56,11 @@ export type TargetSpec = {
   dynamic?: boolean;
 };
 
-/** One node in one read-back. */
+/**
+ * One node in one read-back. Without an explicit `status`: matching → `in_sync`; differing
+ * after a new `want` → the budget rule; differing although it matched this same `want` before
+ * → `diverged` at once (a hand-made change, not a change on its way).
+ */
 export type NodeReading = {
   name: string;
   want: string | null;
@@ -356,6 +360,10 @@ function judgeNode(previous: NodeEntry | undefined, node: NodeReading, now: numb
   } else if (matches) {
     status = 'in_sync';
     reason = node.reason ?? (node.want === null ? 'nothing expected (no verdict yet)' : '');
+  } else if (previous && previous.status === 'in_sync' && previous.want === node.want && previous.want !== null) {
+    // It held what it should and the verdict did not move: someone changed the load balancer.
+    status = 'diverged';
+    reason = node.reason ?? `changed behind drainwatch's back: expected ${node.want}, has ${node.have ?? 'nothing'}`;
   } else {
     // The clock of a difference restarts when the verdict asks for something new.
     const carried = previous && previous.want === node.want && previous.differentSince !== null;

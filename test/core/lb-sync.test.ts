@@ -98,6 +98,16 @@ describe('LoadBalancerSync', () => {
     expect(target.since).toBe(1_004_000);
   });
 
+  it('calls a change made behind its back diverged at once, without waiting for the budget', () => {
+    const { sync } = harness();
+    sync.register(hap);
+    sync.report(hap.id, { nodes: [{ name: 'px01', want: 'drain', have: 'drain' }] });
+    sync.report(hap.id, { nodes: [{ name: 'px01', want: 'drain', have: 'maint' }] });
+    expect(sync.get(hap.id)!.nodes[0]).toMatchObject({ status: 'diverged', reason: "changed behind drainwatch's back: expected drain, has maint" });
+    sync.report(hap.id, { nodes: [{ name: 'px01', want: 'drain', have: 'drain' }] });
+    expect(sync.applied('px01')[hap.id]).toBe('in_sync');
+  });
+
   it('lets tick turn a difference past its budget diverged without a new read', () => {
     const { sync, advance } = harness();
     sync.register(hap);
