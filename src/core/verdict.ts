@@ -1,5 +1,8 @@
 // The verdict model of DESIGN §2: node states, observations, and the pure rules that turn them into a verdict.
 
+import { weightFromLoad } from './weight.js';
+import type { WeightPolicy } from './weight.js';
+
 /** What the load balancers are told about one node. */
 export type NodeState = 'ready' | 'draining' | 'maint' | 'down' | 'unknown';
 
@@ -18,11 +21,6 @@ export type ProbeReason =
   | 'http_4xx'
   | 'http_5xx'
   | 'error';
-
-export const PROBE_REASONS: readonly ProbeReason[] = [
-  'ok', 'maintenance', 'timeout', 'refused', 'reset', 'tls', 'dns', 'unreachable',
-  'http_404', 'http_3xx', 'http_4xx', 'http_5xx', 'error',
-];
 
 /** One node the service watches. */
 export type NodeSpec = {
@@ -105,20 +103,6 @@ export function applyProbe(tracker: HealthTracker, probe: ProbeObservation, rule
       return { ...tracker, health, successes: 0, failures, last: probe };
     }
   }
-}
-
-export type WeightPolicy = { min_weight: number; weight_step: number };
-
-/**
- * Spare capacity as a weight: 100 − load, quantised to `weight_step`, clamped to [min_weight, 100].
- *
- * @example weightFromLoad(37, { min_weight: 1, weight_step: 5 }) // 65
- */
-export function weightFromLoad(load: number | null, policy: WeightPolicy): number {
-  if (load === null || !Number.isFinite(load)) return 100;
-  const spare = 100 - Math.min(100, Math.max(0, load));
-  const quantised = Math.round(spare / policy.weight_step) * policy.weight_step;
-  return Math.min(100, Math.max(policy.min_weight, quantised));
 }
 
 /** The verdict fields derived from observations (everything but identity and bookkeeping). */

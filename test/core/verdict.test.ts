@@ -1,7 +1,8 @@
 // The verdict rules of DESIGN §2 as tables: hysteresis, staleness, precedence, weights.
 
 import { describe, expect, it } from 'vitest';
-import { applyProbe, deriveVerdict, initialTracker, weightFromLoad } from '../../src/core/verdict.js';
+import { applyProbe, deriveVerdict, initialTracker } from '../../src/core/verdict.js';
+import { weightFromLoad } from '../../src/core/weight.js';
 import type { HealthTracker, ManagementObservation, Override, ProbeObservation } from '../../src/core/verdict.js';
 
 const rules = { rise: 2, fall: 2 };

@@ -2,7 +2,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { WeightSmoother } from '../../src/core/weight-smoothing.js';
-import { weightFromLoad } from '../../src/core/verdict.js';
+import { weightFromLoad } from '../../src/core/weight.js';
 import type { ManagementObservation } from '../../src/core/verdict.js';
 
 const seen = (load: number | null): ManagementObservation => ({ maintenance: false, reason: '', load, calls: null, at: 0, stale: false });

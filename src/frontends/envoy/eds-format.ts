@@ -2,6 +2,7 @@
 
 import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
+import { clampWeight } from '../../core/weight.js';
 import type { NodeState } from '../../core/verdict.js';
 import type { NodeVerdict } from '../../core/snapshot.js';
 
@@ -85,6 +86,7 @@ export type DiscoveryRequest = {
 export function edsEndpointStatus(state: NodeState, weight: number): Pick<LbEndpointJson, 'health_status' | 'load_balancing_weight'> {
   switch (state) {
     case 'ready':
+      // clampWeight never gives 0: Envoy rejects the whole update when one weight is 0 (PGV uint32 gte 1).
       return { health_status: 'HEALTHY', load_balancing_weight: clampWeight(weight) };
     case 'draining':
       return { health_status: 'DRAINING' };
@@ -95,9 +97,6 @@ export function edsEndpointStatus(state: NodeState, weight: number): Pick<LbEndp
       return { health_status: 'UNKNOWN', load_balancing_weight: 1 };
   }
 }
-
-// Envoy rejects the whole update when one weight is 0 (PGV uint32 gte 1).
-const clampWeight = (weight: number) => (Number.isFinite(weight) ? Math.min(100, Math.max(1, Math.round(weight))) : 1);
 
 export type RenderedAssignment = {
   assignment: ClusterLoadAssignmentJson;

@@ -1,5 +1,7 @@
 // Pure translation of a verdict into one HAProxy agent-check reply line (DESIGN §2, §3).
 
+import { sanitize } from '../../core/text.js';
+import { clampWeight } from '../../core/weight.js';
 import type { NodeVerdict } from '../../core/snapshot.js';
 
 /**
@@ -20,19 +22,7 @@ export const NO_CHANGE_REPLY = '\n';
  * @example sanitizeDescription('Software\r\nupgrade #2') // 'Software upgrade 2'
  */
 export function sanitizeDescription(text: string, max = MAX_DESCRIPTION_LENGTH): string {
-  const cleaned = text
-    .replace(/[^\x20-\x7e]/g, ' ')
-    .replace(/#/g, ' ')
-    .replace(/ {2,}/g, ' ')
-    .trim();
-  if (cleaned.length <= max) return cleaned;
-  return `${cleaned.slice(0, Math.max(0, max - 3)).trimEnd()}...`;
-}
-
-/** Clamps a verdict weight to the 1..100 percent HAProxy multiplies the configured `weight 100` by. */
-export function agentWeight(weight: number): number {
-  if (!Number.isFinite(weight)) return 100;
-  return Math.min(100, Math.max(1, Math.round(weight)));
+  return sanitize(text, { max, allow: 'ascii', also: '#', ellipsis: '...' });
 }
 
 function withDescription(words: string, reason: string): string {
@@ -78,7 +68,8 @@ export function formatAgentReply(verdict: Pick<NodeVerdict, 'state' | 'weight' |
   if (!verdict) return NO_CHANGE_REPLY;
   switch (verdict.state) {
     case 'ready':
-      return `up ready ${agentWeight(verdict.weight)}%\n`;
+      // The percentage of the configured `weight 100`; clampWeight holds the one NaN/range policy.
+      return `up ready ${clampWeight(verdict.weight)}%\n`;
     case 'draining':
       return withDescription('up drain', verdict.reason);
     case 'maint':

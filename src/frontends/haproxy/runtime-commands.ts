@@ -1,6 +1,6 @@
 // Pure HAProxy runtime-API text: the `set server` commands for a verdict, and reading the CLI's answers.
 
-import { agentWeight } from './reply.js';
+import { clampWeight } from '../../core/weight.js';
 import type { NodeVerdict } from '../../core/snapshot.js';
 
 /*
@@ -33,7 +33,7 @@ export function runtimeCommands(backend: string, verdict: Pick<NodeVerdict, 'nam
   const healthUp = forcedDown ? [`${server} health up`] : [];
   switch (verdict.state) {
     case 'ready':
-      return [`${server} state ready`, `${server} weight ${agentWeight(verdict.weight)}%`, ...healthUp];
+      return [`${server} state ready`, `${server} weight ${clampWeight(verdict.weight)}%`, ...healthUp];
     case 'draining':
       return [`${server} state drain`, ...healthUp];
     case 'maint':
@@ -52,7 +52,7 @@ export function runtimeCommands(backend: string, verdict: Pick<NodeVerdict, 'nam
  * @example pushKey({ state: 'ready', weight: 64.6 }) // 'ready 65'
  */
 export function pushKey(verdict: Pick<NodeVerdict, 'state' | 'weight'>): string {
-  return verdict.state === 'ready' ? `ready ${agentWeight(verdict.weight)}` : verdict.state;
+  return verdict.state === 'ready' ? `ready ${clampWeight(verdict.weight)}` : verdict.state;
 }
 
 /**

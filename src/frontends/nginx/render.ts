@@ -1,5 +1,8 @@
 // Pure NGINX formatter: verdict snapshot → the `server` lines drainwatch writes into an upstream include file.
 
+import { formatHostPort } from '../../config/address.js';
+import { sanitize } from '../../core/text.js';
+import { clampWeight } from '../../core/weight.js';
 import type { NodeState } from '../../core/verdict.js';
 import type { NodeVerdict } from '../../core/snapshot.js';
 
@@ -48,9 +51,7 @@ const MAX_NOTE = 200;
  * @example oneLine('down\n}\nserver evil:1;') // 'down } server evil:1;'
  */
 export function oneLine(text: string, max = MAX_NOTE): string {
-  // eslint-disable-next-line no-control-regex
-  const flat = text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, ' ').replace(/\s+/g, ' ').trim();
-  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+  return sanitize(text, { max, allow: 'line' });
 }
 
 /**
@@ -65,7 +66,7 @@ export function endpoint(address: string, port: number): string | null {
   if (!Number.isInteger(port) || port < 1 || port > 65_535) return null;
   const bare = address.startsWith('[') && address.endsWith(']') ? address.slice(1, -1) : address;
   if (!/^[A-Za-z0-9._:%-]+$/.test(bare)) return null;
-  return bare.includes(':') ? `[${bare}]:${port}` : `${bare}:${port}`;
+  return formatHostPort(bare, port);
 }
 
 /** Only the directives of an include file: comments and blank lines dropped, whitespace normalised. */
@@ -81,7 +82,7 @@ function ownPlacement(node: NodeVerdict): Placement {
   const reason = oneLine(node.reason);
   switch (node.state) {
     case 'ready':
-      return { mode: 'weight', weight: Math.min(100, Math.max(1, Math.round(node.weight))), note: 'ready' };
+      return { mode: 'weight', weight: clampWeight(node.weight), note: 'ready' };
     case 'draining':
     case 'maint':
     case 'down':

@@ -1,5 +1,7 @@
 // Discovery: the inventory of Conferencing Nodes from one sweep's status and configuration records.
 
+import { formatHost } from '../../config/address.js';
+import { isNodeName } from '../../core/names.js';
 import type { NodeSpec } from '../../core/verdict.js';
 import type { WorkerVmConfiguration, WorkerVmStatus } from './wire.js';
 
@@ -13,7 +15,7 @@ export function fillTemplate(
   template: string,
   values: { address: string; port: number; name: string; hostname: string; domain: string },
 ): string {
-  const host = values.address.includes(':') && !values.address.startsWith('[') ? `[${values.address}]` : values.address;
+  const host = formatHost(values.address);
   const fqdn = values.hostname && values.domain ? `${values.hostname}.${values.domain}` : host;
   const table: Record<string, string> = {
     address: host,
@@ -25,8 +27,6 @@ export function fillTemplate(
   };
   return template.replace(/\{(address|port|name|hostname|domain|fqdn)\}/g, (_m, key: string) => table[key] ?? '');
 }
-
-const NODE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 export type DiscoveryOptions = { nodePort: number; statusUrlTemplate: string };
 export type DiscoveryResult = { nodes: NodeSpec[]; skipped: Array<{ name: string; why: string }> };
@@ -46,7 +46,7 @@ export function discoverNodes(
   const seen = new Set<string>();
   for (const status of statuses) {
     if (status.nodeType.toUpperCase() !== 'CONFERENCING') continue;
-    if (!NODE_NAME.test(status.name)) {
+    if (!isNodeName(status.name)) {
       skipped.push({ name: status.name, why: 'name is not usable as a node name (letters, digits, ".", "_", "-")' });
       continue;
     }

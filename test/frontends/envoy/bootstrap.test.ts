@@ -49,7 +49,8 @@ describe('the committed bootstrap examples', () => {
   });
 
   test('the health-check example sends every check to drainwatch with the node name and retries the unknown status', async () => {
-    const { UNKNOWN_STATUS, ENVOY_HEALTH_PATH } = await import('../../../src/frontends/envoy/health-routes.js');
+    const { ENVOY_HEALTH_PATH } = await import('../../../src/frontends/envoy/health-routes.js');
+    const { UNKNOWN_STATUS } = await import('../../../src/frontends/envoy/health-answer.js');
     const json = parse(read('envoy/health-check-bootstrap.yaml'));
     const cluster = json.static_resources.clusters[0];
     const check = cluster.health_checks[0];

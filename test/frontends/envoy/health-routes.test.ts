@@ -1,7 +1,8 @@
 // GET/HEAD /envoy/health answers Envoy's active health checks on each node's behalf (DESIGN §2 table).
 
 import { describe, expect, test } from 'vitest';
-import { createEnvoyHealth, healthAnswer, hostToName, unknownNodeBody, UNKNOWN_STATUS } from '../../../src/frontends/envoy/health-routes.js';
+import { createEnvoyHealth } from '../../../src/frontends/envoy/health-routes.js';
+import { healthAnswer, hostToName, unknownNodeBody, UNKNOWN_STATUS } from '../../../src/frontends/envoy/health-answer.js';
 import { counterValue, testContext, verdict } from './fixtures.js';
 import type { NodeState } from '../../../src/core/verdict.js';
 

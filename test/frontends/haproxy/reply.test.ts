@@ -14,7 +14,7 @@ describe('formatAgentReply', () => {
     ['ready with an out-of-range weight (clamped high)', verdict('ready', 250), 'up ready 100%\n'],
     ['ready with an out-of-range weight (clamped low)', verdict('ready', 0), 'up ready 1%\n'],
     ['ready with a fractional weight (rounded)', verdict('ready', 64.6), 'up ready 65%\n'],
-    ['ready with a NaN weight (full)', verdict('ready', Number.NaN), 'up ready 100%\n'],
+    ['ready with a NaN weight (least traffic: the one NaN policy of clampWeight)', verdict('ready', Number.NaN), 'up ready 1%\n'],
     ['ready ignores the reason', verdict('ready', 40, 'ok'), 'up ready 40%\n'],
     ['draining with a reason', verdict('draining', 100, 'Node is in maintenance mode'), 'up drain #Node is in maintenance mode\n'],
     ['draining without a reason', verdict('draining', 100, ''), 'up drain\n'],

@@ -32,6 +32,9 @@ describe('renderUpstream', () => {
     ['unknown at weight 1 the first time', verdict('px11', 'unknown'), 'server 10.0.1.11:443 weight=1;'],
     ['an IPv6 address in brackets', verdict('px11', 'ready', { address: 'fd00::11', weight: 100 }), 'server [fd00::11]:443 weight=100;'],
     ['a host name', verdict('px11', 'ready', { address: 'px11.example.com', port: 8443, weight: 5 }), 'server px11.example.com:8443 weight=5;'],
+    ['a NaN weight at 1 (never "weight=NaN", which nginx -t rejects)', verdict('px11', 'ready', { weight: Number.NaN }), 'server 10.0.1.11:443 weight=1;'],
+    ['a weight above 100 at 100', verdict('px11', 'ready', { weight: 250 }), 'server 10.0.1.11:443 weight=100;'],
+    ['a weight of 0 at 1', verdict('px11', 'ready', { weight: 0 }), 'server 10.0.1.11:443 weight=1;'],
   ])('renders %s', (_what, node, line) => {
     // A ready partner keeps fail-open out of the picture.
     const partner = verdict('px99', 'ready', { weight: 100 });
