@@ -1,15 +1,17 @@
 // Management Node client: paginated worker_vm lists over one keep-alive connection, credentials only to the configured origin.
 
-import { Agent, request } from 'undici';
-import { DrainwatchError, hasCode } from '../../core/errors.js';
+import { request } from 'undici';
+import { DrainwatchError } from '../../core/errors.js';
 import { sanitize } from '../../core/text.js';
 import { silentLogger } from '../../core/logger.js';
-import type { Dispatcher } from 'undici';
+import { BODY_TOO_LARGE, createHttpAgent, describeNetworkError, readBounded } from '../http-client.js';
+import type { Agent, Dispatcher } from 'undici';
 import type { DrainwatchErrorCode } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { ManagementObservation, NodeSpec } from '../../core/verdict.js';
 import { malformed } from './wire.js';
 import type { Page } from './wire.js';
+import type { HttpTlsOptions } from '../http-client.js';
 
 
 /** Largest response body accepted from the Management Node (a page of 1000 worker_vm objects is ~1 MiB). */
@@ -41,7 +43,7 @@ export type ManagementClientOptions = {
   pageSize: number;
   maxPages: number;
   /** TLS settings shared with the prober: CA bundle contents and the skip-verification opt-in. */
-  tls?: { ca?: string | Buffer | undefined; insecureSkipVerify?: boolean };
+  tls?: Pick<HttpTlsOptions, 'ca' | 'insecureSkipVerify'>;
 };
 
 /**
@@ -57,17 +59,12 @@ export class ManagementClient {
   requests = 0;
 
   constructor(private readonly options: ManagementClientOptions) {
-    const tls = options.tls ?? {};
-    this.agent = new Agent({
+    // No servername: the Management Node is reached by the name in its URL, which is what it is checked against.
+    this.agent = createHttpAgent({
+      timeoutMs: options.timeoutMs,
       connections: 1, // pages are fetched one after another: one connection is all a sweep needs
-      keepAliveTimeout: 60_000,
-      headersTimeout: options.timeoutMs,
-      bodyTimeout: options.timeoutMs,
-      connect: {
-        timeout: options.timeoutMs,
-        rejectUnauthorized: !tls.insecureSkipVerify,
-        ...(tls.ca ? { ca: tls.ca } : {}),
-      },
+      keepAliveMs: 60_000,
+      tls: { ca: options.tls?.ca, insecureSkipVerify: options.tls?.insecureSkipVerify },
     });
     if (options.token) this.authorization = `Bearer ${options.token}`;
     else if (options.username !== undefined && options.password !== undefined) {
@@ -155,9 +152,9 @@ export class ManagementClient {
     }
     let text: string;
     try {
-      text = await readLimited(response.body, BODY_LIMIT);
+      text = (await readBounded(response.body, BODY_LIMIT)).toString('utf8');
     } catch (error) {
-      if (hasCode(error, 'DW_MANAGEMENT_MALFORMED')) throw malformed(where, (error as Error).message);
+      if ((error as { code?: unknown }).code === BODY_TOO_LARGE) throw malformed(where, (error as Error).message);
       const what = deadline.aborted ? `body not complete within ${this.options.timeoutMs}ms` : describeNetworkError(error);
       throw new DrainwatchError('DW_MANAGEMENT_NETWORK', `reading the answer of the Management Node at ${where} failed: ${what}`, { cause: error });
     }
@@ -179,28 +176,4 @@ export class ManagementClient {
   async destroy(): Promise<void> {
     await this.agent.destroy();
   }
-}
-
-async function readLimited(body: Dispatcher.ResponseData['body'], limit: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) {
-      body.destroy();
-      throw new DrainwatchError('DW_MANAGEMENT_MALFORMED', `body larger than ${limit} bytes`);
-    }
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-function describeNetworkError(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  const code = (error as { code?: unknown }).code;
-  const cause = (error as { cause?: { code?: unknown; message?: unknown } }).cause;
-  const causeCode = typeof cause?.code === 'string' ? cause.code : undefined;
-  const text = error.message || (typeof cause?.message === 'string' ? cause.message : '');
-  const codes = [code, causeCode].filter((c): c is string => typeof c === 'string' && !text.includes(c));
-  return sanitize([...new Set(codes), text].filter(Boolean).join(' ')) || 'network error';
 }

@@ -1,23 +1,18 @@
 // The status prober: one GET of /api/client/v2/status per call, classified into a ProbeObservation.
 
-import { Agent, request } from 'undici';
+import { request } from 'undici';
 import { sanitize } from '../../core/text.js';
-import type { Dispatcher } from 'undici';
+import { createHttpAgent, describeNetworkError } from '../http-client.js';
+import type { Agent, Dispatcher } from 'undici';
+import type { HttpTlsOptions } from '../http-client.js';
 import type { NodeSpec, ProbeObservation, ProbeReason } from '../../core/verdict.js';
-
-export type ProberTlsOptions = {
-  /** PEM CA bundle (contents, not a path: the core reads no files). */
-  ca?: string | Buffer | undefined;
-  insecureSkipVerify?: boolean;
-  servername?: string | null | undefined;
-};
 
 export type ProberOptions = {
   /** Whole-probe deadline in ms (connect + headers + body). */
   timeoutMs: number;
   /** Largest body consumed for connection reuse; larger ones are cut off (default 64 KiB). */
   bodyLimit?: number;
-  tls?: ProberTlsOptions;
+  tls?: HttpTlsOptions;
   /** Keep-alive idle time for probe connections (default 30 s). */
   keepAliveMs?: number;
   clock?: () => number;
@@ -42,21 +37,11 @@ export class Prober {
   constructor(private readonly options: ProberOptions) {
     this.clock = options.clock ?? Date.now;
     this.bodyLimit = options.bodyLimit ?? 64 * 1024;
-    const tls = options.tls ?? {};
-    this.agent = new Agent({
+    this.agent = createHttpAgent({
+      timeoutMs: options.timeoutMs,
       connections: 1, // probes of one node never overlap, so one socket per node is enough
-      pipelining: 1,
-      keepAliveTimeout: options.keepAliveMs ?? 30_000,
-      keepAliveMaxTimeout: options.keepAliveMs ?? 30_000,
-      headersTimeout: options.timeoutMs,
-      bodyTimeout: options.timeoutMs,
-      maxResponseSize: -1,
-      connect: {
-        timeout: options.timeoutMs,
-        rejectUnauthorized: !tls.insecureSkipVerify,
-        ...(tls.ca ? { ca: tls.ca } : {}),
-        ...(tls.servername ? { servername: tls.servername } : {}),
-      },
+      keepAliveMs: options.keepAliveMs ?? 30_000,
+      tls: options.tls,
     });
   }
 
@@ -80,7 +65,7 @@ export class Prober {
     } catch (error) {
       const timedOut = deadline.signal.reason instanceof ProbeDeadline;
       const reason = timedOut ? 'timeout' : classifyError(error);
-      const detail = timedOut ? `no answer within ${this.options.timeoutMs}ms` : errorDetail(error);
+      const detail = timedOut ? `no answer within ${this.options.timeoutMs}ms` : describeNetworkError(error);
       return { outcome: 'failure', reason, detail, status: null, latencyMs: this.clock() - started, at: this.clock() };
     } finally {
       clearTimeout(timer);
@@ -208,11 +193,4 @@ function errorCodes(error: unknown, depth = 0): string[] {
   if (Array.isArray(errors)) for (const inner of errors) codes.push(...errorCodes(inner, depth + 1));
   if (cause) codes.push(...errorCodes(cause, depth + 1));
   return codes;
-}
-
-function errorDetail(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  const code = (error as { code?: unknown }).code;
-  const message = error.message || (error instanceof AggregateError ? error.errors.map((e: Error) => e.message).join('; ') : '');
-  return sanitize(typeof code === 'string' && !message.includes(code) ? `${code} ${message}` : message);
 }
