@@ -60,7 +60,8 @@ export type ServerState = {
   agentEnabled: boolean | null;
 };
 
-export type ServersStateResult = { ok: true; servers: ServerState[] } | { ok: false; reason: string };
+/** `missingBackend`: HAProxy answered, but has no such backend (a config mismatch, not a read failure). */
+export type ServersStateResult = { ok: true; servers: ServerState[] } | { ok: false; reason: string; missingBackend?: true };
 
 const REQUIRED = ['be_name', 'srv_name', 'srv_addr', 'srv_op_state', 'srv_admin_state', 'srv_uweight', 'srv_iweight'] as const;
 const MAX_ROWS = 10_000;
@@ -80,7 +81,7 @@ export function parseServersState(text: string, backend?: string): ServersStateR
   const lines = text.split('\n');
   const first = (lines[0] ?? '').trim();
   if (first !== '1') {
-    if (/can't find backend/i.test(first)) return { ok: false, reason: `HAProxy has no backend "${backend ?? '?'}"` };
+    if (/can't find backend/i.test(first)) return { ok: false, reason: `HAProxy has no backend "${backend ?? '?'}"`, missingBackend: true };
     if (/permission denied/i.test(first)) return { ok: false, reason: 'HAProxy refused show servers state: permission denied (the stats socket needs level user or higher)' };
     return { ok: false, reason: `unexpected answer to show servers state: "${sanitize(first, 80)}"` };
   }

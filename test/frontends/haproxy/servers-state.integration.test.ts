@@ -63,6 +63,6 @@ describe.runIf(requires(SUITE, ['haproxy']))(SUITE, () => {
     expect((await read()).get('px04')).toBe('maint');
 
     const missing = parseServersState(await haproxy.cli('show servers state nope'), 'nope');
-    expect(missing).toEqual({ ok: false, reason: 'HAProxy has no backend "nope"' });
+    expect(missing).toEqual({ ok: false, reason: 'HAProxy has no backend "nope"', missingBackend: true });
   });
 });

@@ -81,6 +81,11 @@ describe('parseServersState on answers it cannot use', () => {
     if (!result.ok) expect(result.reason).toMatch(reason);
   });
 
+  it('tells a missing backend apart from a read failure', () => {
+    expect(parseServersState(fixture.unknownBackend!, 'pexip')).toMatchObject({ ok: false, missingBackend: true });
+    expect(parseServersState('garbage\n\n', 'pexip')).not.toHaveProperty('missingBackend');
+  });
+
   it('accepts a backend with no servers', () => {
     expect(parseServersState(`${header}\n`, 'pexip')).toEqual({ ok: true, servers: [] });
   });
