@@ -178,6 +178,11 @@ export class NginxWriter {
     await this.running;
   }
 
+  /** Resolves once no write/test/reload is running (a scheduled one that is not yet due does not count). */
+  async idle(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
   /** Stops now: kills a running test/reload command (its whole process group), then settles. Idempotent. */
   async destroy(): Promise<void> {
     this.abort.abort();

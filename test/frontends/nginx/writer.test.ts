@@ -3,7 +3,7 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import { StateCore } from '../../../src/core/state.js';
 import { silentLogger } from '../../../src/core/logger.js';
 import { Metrics } from '../../../src/operator/metrics/registry.js';
@@ -67,7 +67,22 @@ function drain(core: StateCore, name: string, reason = 'Software upgrade'): void
   core.setOverride(name, { state: 'drain', reason, by: 'test', setAt: Date.now(), expiresAt: null });
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Fake timers and Date for tests that check that nothing happened; setImmediate stays real (the core publishes with it). */
+function useFakeClock(): void {
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
+  onTestFinished(() => {
+    vi.useRealTimers();
+  });
+}
+
+/** Moves fake time forward in 10 ms steps, letting each write/test/reload that falls due run to its end. */
+async function passTime(writer: NginxWriter, ms: number): Promise<void> {
+  for (let at = 0; at < ms; at += 10) {
+    await new Promise((resolve) => setImmediate(resolve));
+    await vi.advanceTimersByTimeAsync(10);
+    await writer.idle();
+  }
+}
 
 async function count(metrics: Metrics, family: 'nginxRenders' | 'nginxReloads', result: string): Promise<number> {
   const values = (await metrics[family].get()).values;
@@ -87,16 +102,21 @@ describe('NginxWriter', () => {
   });
 
   it('does not rewrite or reload when the file on disk already says the same', async () => {
+    useFakeClock();
     const first = await setup();
-    await waitFor(() => first.calls.length === 2, 2000);
+    await passTime(first.writer, 100);
+    expect(first.calls).toHaveLength(2);
     const s = await setup({}, readFileSync(first.file, 'utf8'));
-    await sleep(200);
+    await passTime(s.writer, 1000);
     expect(s.calls).toEqual([]);
     // A change of comment only (the reason of a draining node) is no reason to reload either.
     drain(s.core, 'px02', 'one reason');
-    await waitFor(() => s.calls.length === 2, 2000);
+    s.core.flush();
+    await passTime(s.writer, 300);
+    expect(s.calls).toHaveLength(2);
     drain(s.core, 'px02', 'another reason');
-    await sleep(400);
+    s.core.flush();
+    await passTime(s.writer, 1000);
     expect(s.calls).toHaveLength(2);
   });
 
@@ -108,9 +128,11 @@ describe('NginxWriter', () => {
     expect(readFileSync(s.file, 'utf8')).toBe(previous);
     expect(s.calls).toEqual(['nginx -t']);
     // The same rendering is not tested again on every snapshot; a different one is.
+    useFakeClock();
     s.core.flush(true);
-    await sleep(300);
+    await passTime(s.writer, 1000);
     expect(s.calls).toEqual(['nginx -t']);
+    vi.useRealTimers();
     drain(s.core, 'px01');
     await waitFor(() => s.calls.length === 3, 2000);
     expect(s.calls).toEqual(['nginx -t', 'nginx -t', 'nginx -s reload']);
@@ -125,25 +147,32 @@ describe('NginxWriter', () => {
   });
 
   it('reloads at most twice for ten flips of one node within a second', async () => {
+    useFakeClock();
     const s = await setup({ settle: 100, min_reload_interval: 600 });
-    await waitFor(() => s.calls.length === 2, 2000);
-    await sleep(650);
+    await passTime(s.writer, 200);
+    expect(s.calls).toHaveLength(2);
+    await passTime(s.writer, 650);
     const before = s.calls.length;
     for (let i = 0; i < 10; i += 1) {
       if (i % 2 === 0) drain(s.core, 'px03');
       else ready(s.core, 'px03');
-      await sleep(90);
+      s.core.flush();
+      await passTime(s.writer, 90);
     }
-    await sleep(100 + 600 + 300);
+    await passTime(s.writer, 100 + 600 + 300);
     const reloads = s.calls.slice(before).filter((c) => c.includes('reload')).length;
     expect(reloads).toBeLessThanOrEqual(2);
     expect(readFileSync(s.file, 'utf8')).toContain('# px03 ready');
   });
 
   it('retries a failed reload later', async () => {
+    useFakeClock();
     const s = await setup({ min_reload_interval: 100 });
     s.reloadResults.push(false);
-    await waitFor(async () => (await count(s.metrics, 'nginxReloads', 'ok')) === 1, 5000);
+    await passTime(s.writer, 200);
+    expect(await count(s.metrics, 'nginxReloads', 'ok')).toBe(0);
+    await passTime(s.writer, 1000); // the first retry waits at least a second
+    expect(await count(s.metrics, 'nginxReloads', 'ok')).toBe(1);
     expect(await count(s.metrics, 'nginxReloads', 'failed')).toBe(1);
     expect(s.calls).toEqual(['nginx -t', 'nginx -s reload', 'nginx -s reload']);
   });
@@ -171,6 +200,29 @@ describe('runCommand', () => {
     const missing = await runCommand(['/nonexistent/nginx', '-t'], 2000);
     expect(missing.ok).toBe(false);
     expect(missing.output).toContain('ENOENT');
+  });
+
+  it('kills the whole process group when aborted, grandchildren included', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'drainwatch-abort-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    const pidFile = join(dir, 'pid');
+    const controller = new AbortController();
+    // The shell starts a grandchild and waits for it: killing only the shell would orphan the sleep.
+    const running = runCommand(['sh', '-c', `sleep 30 & echo $! > ${pidFile}; wait`], 30_000, controller.signal);
+    await waitFor(() => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim() !== '', 5000, 10, 'the grandchild pid');
+    const grandchild = Number(readFileSync(pidFile, 'utf8'));
+    controller.abort();
+    const result = await running;
+    expect(result).toMatchObject({ ok: false, aborted: true, timedOut: false });
+    await waitFor(() => {
+      try {
+        process.kill(grandchild, 0);
+        return readFileSync(`/proc/${grandchild}/stat`, 'utf8').includes(') Z');
+      } catch {
+        return true;
+      }
+    }, 5000, 10, 'the grandchild to be gone');
+    expect((await runCommand(['true'], 1000, controller.signal)).aborted).toBe(true); // an aborted signal starts nothing
   });
 
   it('kills a command that outlives its timeout', async () => {
