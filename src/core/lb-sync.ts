@@ -181,6 +181,18 @@ export class LoadBalancerSync {
   }
 
   /**
+   * Marks a target as heard from without a change (a poll that carried nothing new): keeps
+   * it from turning stale without the cost of a full report.
+   */
+  seen(id: string): void {
+    const entry = this.targets.get(id);
+    if (!entry) return;
+    if (entry.spec.dynamic) this.touch(id, entry);
+    entry.readAt = this.now();
+    entry.view = null;
+  }
+
+  /**
    * Reports that the target could not be read (or failed on its own): keeps the nodes' last
    * `want`/`have`, marks them like the target when unreachable, counts a read failure when unreachable.
    */

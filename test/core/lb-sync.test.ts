@@ -200,6 +200,20 @@ describe('LoadBalancerSync', () => {
     expect(sync.get(envoy.id)!.reason).toMatch(/^no read-back for 30s/);
   });
 
+  it('keeps a target that was seen from turning stale', () => {
+    const { sync, advance, changes } = harness();
+    const envoy = { id: 'envoy-rest:edge/pexip', kind: 'envoy' as const, target: 'edge', budgetMs: 1000, staleAfterMs: 3000 };
+    sync.register(envoy);
+    sync.report(envoy.id, { nodes: [] });
+    const before = changes.length;
+    advance(2500);
+    sync.seen(envoy.id);
+    advance(2500);
+    sync.tick();
+    expect(sync.get(envoy.id)).toMatchObject({ status: 'in_sync', readAt: 1_002_500 });
+    expect(changes.length).toBe(before);
+  });
+
   it('logs once per target status change, not once per read', () => {
     const { sync, statusChanges } = harness();
     sync.register(hap);
