@@ -27,8 +27,8 @@ export type NodeVerdict = {
   readonly probe: { reason: ProbeReason; status: number | null; latencyMs: number; at: number } | null;
   /** When the state last changed (epoch ms). */
   readonly since: number;
-  /** Time of the newest observation behind this verdict (epoch ms); refreshed in place without a version change. */
-  observedAt: number | null;
+  /** Time of the newest observation behind this verdict (epoch ms); a fresher one comes in a copy at the same version. */
+  readonly observedAt: number | null;
   /** Snapshot version at which this verdict last changed. */
   readonly version: number;
 };
@@ -41,7 +41,8 @@ export function verdictAgeMs(verdict: NodeVerdict, now: number): number {
 }
 
 /**
- * An immutable view of every verdict at one version.
+ * An immutable view of every verdict at one version (the state core freezes the verdicts and the
+ * list; newer observation times arrive as a new Snapshot object with the same version).
  *
  * @example
  * const snap = source.snapshot();

@@ -37,6 +37,18 @@ export type StateCoreOptions = {
 
 export type Transition = { name: string; from: NodeState; to: NodeState; reason: string; at: number };
 
+/**
+ * The verdict fields that make a change visible: when all of them equal the previous verdict's,
+ * no new version is published. Left out on purpose: `since`, `version` (bookkeeping derived from
+ * this comparison), `probe` and `observedAt` (freshness: refreshed without a new version).
+ */
+const VISIBLE_FIELDS = [
+  'address', 'port', 'statusUrl', 'source', 'state', 'weight', 'load', 'maintenance', 'degraded',
+  'reason', 'override', 'calls', 'drainedSince', 'heldByGuard',
+] as const satisfies readonly (keyof NodeVerdict)[];
+
+type VisibleFields = Pick<NodeVerdict, (typeof VISIBLE_FIELDS)[number]>;
+
 type NodeRecord = {
   spec: NodeSpec;
   tracker: HealthTracker;
@@ -65,6 +77,8 @@ export class StateCore implements SnapshotSource {
   private readonly logger: Logger;
   private options: StateCoreOptions;
   private current: Snapshot;
+  /** True when verdicts were refreshed (newer observations, same version) after `current` was built. */
+  private refreshed = false;
   private index = new Map<string, number>();
   private version = 0;
   private guard: GuardStatus = { active: false, downCount: 0, total: 0, since: null };
@@ -82,7 +96,15 @@ export class StateCore implements SnapshotSource {
     this.setInventory(options.nodes);
   }
 
+  /**
+   * The current snapshot. A published snapshot never changes: fresher observation times make a
+   * new snapshot object at the same version, built here on demand (at most once per flush).
+   */
   snapshot(): Snapshot {
+    if (this.refreshed) {
+      this.refreshed = false;
+      this.current = this.build(this.current.version, this.current.at);
+    }
     return this.current;
   }
 
@@ -233,6 +255,12 @@ export class StateCore implements SnapshotSource {
       if (!record || !record.candidate) continue;
       const next = this.publishable(record, now, nextVersion);
       if (next === record.verdict) continue;
+      if (next.version !== nextVersion) {
+        // Only fresher: a copy with the new observation time, published without a new version.
+        record.verdict = next;
+        this.refreshed = true;
+        continue;
+      }
       if (next.state !== record.verdict.state) {
         transitions.push({ name, from: record.verdict.state, to: next.state, reason: next.reason, at: now });
       }
@@ -243,9 +271,8 @@ export class StateCore implements SnapshotSource {
     if (!changed) return;
 
     this.version = nextVersion;
-    const nodes: NodeVerdict[] = new Array(this.index.size);
-    for (const [name, position] of this.index) nodes[position] = (this.records.get(name) as NodeRecord).verdict;
-    this.current = new Snapshot(this.version, now, nodes, this.index, { ...this.guard });
+    this.refreshed = false;
+    this.current = this.build(this.version, now);
     for (const transition of transitions) {
       this.logger.info({ node: transition.name, from: transition.from, to: transition.to, reason: transition.reason }, 'verdict changed');
     }
@@ -289,7 +316,18 @@ export class StateCore implements SnapshotSource {
     this.guard = { active, downCount, total, since: active ? this.guard.since ?? now : null };
   }
 
-  /** The verdict to publish for a record: the previous object when nothing visible changed. */
+  /** A frozen snapshot of every record's verdict, in inventory order. */
+  private build(version: number, at: number): Snapshot {
+    const nodes: NodeVerdict[] = new Array(this.index.size);
+    for (const [name, position] of this.index) nodes[position] = (this.records.get(name) as NodeRecord).verdict;
+    return new Snapshot(version, at, Object.freeze(nodes), this.index, Object.freeze({ ...this.guard }));
+  }
+
+  /**
+   * The verdict to publish for a record: the previous object when nothing changed, a copy with the
+   * new observation time (and the previous version) when only that changed, else a new verdict at
+   * `version`. Verdicts are frozen: a published one is never changed in place.
+   */
   private publishable(record: NodeRecord, now: number, version: number): NodeVerdict {
     const previous = record.verdict;
     let core = record.candidate as VerdictCore;
@@ -305,27 +343,7 @@ export class StateCore implements SnapshotSource {
     const last = record.tracker.last;
     const observedAt = Math.max(last?.at ?? 0, record.management?.at ?? 0) || null;
     const { spec } = record;
-    const same =
-      previous.state === core.state &&
-      previous.weight === core.weight &&
-      previous.load === core.load &&
-      previous.maintenance === core.maintenance &&
-      previous.degraded === core.degraded &&
-      previous.reason === core.reason &&
-      previous.override === override &&
-      previous.calls === calls &&
-      previous.drainedSince === record.drainedSince &&
-      previous.heldByGuard === held &&
-      previous.address === spec.address &&
-      previous.port === spec.port &&
-      previous.statusUrl === spec.statusUrl &&
-      previous.version !== 0;
-    if (same) {
-      previous.observedAt = observedAt;
-      return previous;
-    }
-    return {
-      name: spec.name,
+    const visible: VisibleFields = {
       address: spec.address,
       port: spec.port,
       statusUrl: spec.statusUrl,
@@ -340,19 +358,26 @@ export class StateCore implements SnapshotSource {
       calls,
       drainedSince: record.drainedSince,
       heldByGuard: held,
-      probe: last && { reason: last.reason, status: last.status, latencyMs: last.latencyMs, at: last.at },
+    };
+    if (previous.version !== 0 && VISIBLE_FIELDS.every((field) => previous[field] === visible[field])) {
+      return previous.observedAt === observedAt ? previous : Object.freeze({ ...previous, observedAt });
+    }
+    return Object.freeze({
+      name: spec.name,
+      ...visible,
+      probe: last && Object.freeze({ reason: last.reason, status: last.status, latencyMs: last.latencyMs, at: last.at }),
       since: previous.state === core.state && previous.version !== 0 ? previous.since : now,
       observedAt,
       version,
-    };
+    });
   }
 
   private blankVerdict(spec: NodeSpec, now: number): NodeVerdict {
-    return {
+    return Object.freeze({
       name: spec.name, address: spec.address, port: spec.port, statusUrl: spec.statusUrl, source: spec.source,
       state: 'unknown', weight: 100, load: null, maintenance: false, degraded: false, reason: 'no probe result yet',
       override: null, calls: null, drainedSince: null, heldByGuard: false, probe: null, since: now, observedAt: null, version: 0,
-    };
+    });
   }
 
   /** Drops expired overrides before deriving, so listeners never see an expired one in `listOverrides()`. */

@@ -50,6 +50,49 @@ describe('StateCore', () => {
     expect(h.core.snapshot().complete).toBe(true);
   });
 
+  it('never changes a published snapshot: a fresher observation comes in a new snapshot at the same version', () => {
+    const h = harness();
+    h.probe('px1', 'available');
+    h.core.flush();
+    const published = h.core.snapshot();
+    const before = published.get('px1');
+    const observedBefore = before?.observedAt;
+    h.advance(1000);
+    h.probe('px1', 'available');
+    h.core.flush();
+    const fresher = h.core.snapshot();
+    expect(published.get('px1')).toBe(before);
+    expect(published.get('px1')?.observedAt).toBe(observedBefore);
+    expect(fresher).not.toBe(published);
+    expect(fresher.version).toBe(published.version);
+    expect(fresher.get('px1')?.observedAt).toBe(h.now());
+    // Asking again without news hands out the same object (built once per flush, not per call).
+    expect(h.core.snapshot()).toBe(fresher);
+  });
+
+  it('publishes frozen verdicts and a frozen list', () => {
+    const h = harness();
+    h.probe('px1', 'available');
+    h.core.flush();
+    const snapshot = h.core.snapshot();
+    expect(Object.isFrozen(snapshot.nodes)).toBe(true);
+    expect(snapshot.nodes.every((node) => Object.isFrozen(node))).toBe(true);
+    expect(Object.isFrozen(snapshot.get('px1')?.probe)).toBe(true);
+    expect(() => {
+      (snapshot.get('px1') as { weight: number }).weight = 5;
+    }).toThrow(TypeError);
+  });
+
+  it('publishes a new version when only the node\'s inventory source changes', () => {
+    const h = harness(['px1']);
+    h.probe('px1', 'available');
+    h.core.flush();
+    const version = h.core.snapshot().version;
+    h.core.setInventory([{ ...spec('px1'), source: 'discovered' }]);
+    expect(h.core.snapshot().version).toBe(version + 1);
+    expect(h.core.snapshot().get('px1')?.source).toBe('discovered');
+  });
+
   it('bumps the version only when something visible changes, and notifies listeners', () => {
     const h = harness();
     const seen: number[] = [];

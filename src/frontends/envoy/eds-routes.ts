@@ -25,12 +25,14 @@ export function createEnvoyEds(context: FrontendContext): Frontend {
   // "Log once per name" memories, bounded: cluster names come from clients and could be anything.
   const warnedNames = new LRUCache<string, true>({ max: 1024 });
   const warnedSkipped = new LRUCache<string, true>({ max: 1024 });
-  let cache: { snapshot: Snapshot; cluster: string; assignment: ClusterLoadAssignmentJson } | null = null;
-  // Hashing and serialising a 1,000-endpoint response costs milliseconds: do it once per snapshot, not per poll.
-  let responses: { snapshot: Snapshot; cluster: string; full?: Prepared; empty?: Prepared } | null = null;
+  // Keyed by version, not by snapshot object: fresher observation times make new snapshot objects at the
+  // same version, and EDS output never carries them.
+  let cache: { version: number; cluster: string; assignment: ClusterLoadAssignmentJson } | null = null;
+  // Hashing and serialising a 1,000-endpoint response costs milliseconds: do it once per version, not per poll.
+  let responses: { version: number; cluster: string; full?: Prepared; empty?: Prepared } | null = null;
 
   const prepared = (snapshot: Snapshot, cluster: string, resources: ClusterLoadAssignmentJson[]): Prepared => {
-    if (!responses || responses.snapshot !== snapshot || responses.cluster !== cluster) responses = { snapshot, cluster };
+    if (!responses || responses.version !== snapshot.version || responses.cluster !== cluster) responses = { version: snapshot.version, cluster };
     const key = resources.length > 0 ? 'full' : 'empty';
     const existing = responses[key];
     if (existing) return existing;
@@ -40,14 +42,14 @@ export function createEnvoyEds(context: FrontendContext): Frontend {
   };
 
   const assignmentFor = (snapshot: Snapshot, cluster: string): ClusterLoadAssignmentJson => {
-    if (cache && cache.snapshot === snapshot && cache.cluster === cluster) return cache.assignment;
+    if (cache && cache.version === snapshot.version && cache.cluster === cluster) return cache.assignment;
     const rendered = renderLoadAssignment(cluster, snapshot.nodes);
     for (const name of rendered.skipped) {
       if (warnedSkipped.has(name)) continue;
       warnedSkipped.set(name, true);
       logger.warn({ node: name }, 'node left out of EDS: Envoy needs an IP address (not a host name) and a port from 1 to 65535');
     }
-    cache = { snapshot, cluster, assignment: rendered.assignment };
+    cache = { version: snapshot.version, cluster, assignment: rendered.assignment };
     return rendered.assignment;
   };
 
