@@ -10,7 +10,8 @@ const STATES: readonly NodeState[] = ['ready', 'draining', 'maint', 'down', 'unk
 export type MetricsOptions = { clock?: () => number; processMetrics?: boolean };
 
 /**
- * Every drainwatch metric family. Front-ends call the `count*`/`observe*` methods;
+ * Every drainwatch metric family. Front-ends increment the counters and histograms they own
+ * directly (`agentRequests`, `edsRequests`, ...) and the scheduler calls `observeProbe`;
  * per-node gauges are computed from the snapshot on each scrape (a scrape never probes).
  *
  * @example
