@@ -11,7 +11,7 @@ export type MetricsOptions = { clock?: () => number; processMetrics?: boolean };
 
 /**
  * Every drainwatch metric family. Front-ends increment the counters and histograms they own
- * directly (`agentRequests`, `edsRequests`, ...) and the scheduler calls `observeProbe`;
+ * directly (`agentRequests`, `edsRequests`, ...) and the service calls `observeProbe` per probe result;
  * per-node gauges are computed from the snapshot on each scrape (a scrape never probes).
  *
  * @example
