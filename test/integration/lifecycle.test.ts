@@ -143,10 +143,10 @@ describe('drainwatch process lifecycle', () => {
     const pid = child.pid as number;
 
     // The first rendering is written, tested with `true`, then `sleep 60` runs as the reload.
-    const sleeps = await waitFor(() => {
+    const sleeps = (await waitFor(() => {
       const found = childrenNamed(pid, 'sleep');
       return found.length > 0 ? found : null;
-    }, 30_000, 50, 'the reload command to be running');
+    }, 30_000, 50, 'the reload command to be running')) as number[];
     expect(existsSync(upstreamFile)).toBe(true);
 
     const sentAt = performance.now();

@@ -1,13 +1,19 @@
 // close() finishes in-flight work, destroy() aborts it now (killing a command's process group); both idempotent.
 
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { createNginxFrontend } from '../../src/frontends/nginx/index.js';
 import { runCommand } from '../../src/frontends/nginx/writer.js';
 import { createAdminApi } from '../../src/operator/api/nodes.js';
-import { startTestService } from '../helpers/service.js';
+import { createHaproxyAgent } from '../../src/frontends/haproxy/agent-server.js';
+import { createHaproxyRuntime } from '../../src/frontends/haproxy/runtime-pusher.js';
+import { DEFAULT_FRONTENDS } from '../../src/service/service.js';
+import { startTestService, waitFor } from '../helpers/service.js';
+import type { Socket } from 'node:net';
+import type { HaproxyAgentFrontend } from '../../src/frontends/haproxy/agent-server.js';
 import type { CommandResult, CommandRunner } from '../../src/frontends/nginx/writer.js';
 import type { FrontendFactory } from '../../src/service/service.js';
 
@@ -156,5 +162,67 @@ describe('Service.destroy', () => {
     expect(seen).toEqual(['sleep 30']); // never reloaded
     // The untested file is not left behind for someone else's reload to pick up.
     expect(readdirSync(dir)).toEqual([]);
+  });
+});
+
+describe('front-end destroy()', () => {
+  it('drops a runtime-API push that HAProxy never answers instead of waiting out its 30 s timeout', async () => {
+    const accepted = deferred<Socket>();
+    const silent = createServer((socket) => accepted.resolve(socket)); // reads the commands, never answers
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    onTestFinished(() => new Promise<void>((resolve) => silent.close(() => resolve())));
+    const { port } = silent.address() as { port: number };
+    const dw = await startTestService(
+      { nodes: [NODE], haproxy: { agent: null, runtime_api: [{ socket: `127.0.0.1:${port}`, backend: 'pexip', timeout: '30s' }] } },
+      { frontends: [createAdminApi, createHaproxyRuntime] },
+    );
+    onTestFinished(() => dw.close());
+    const socket = await accepted.promise;
+    const dropped = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    const pusher = dw.service.frontend('haproxy-runtime');
+    await pusher?.destroy();
+    await pusher?.destroy(); // idempotent
+    await dropped;
+    // Nothing left behind to push again: the server sees no new connection after destroy.
+    const again = new Promise<'connected'>((resolve) => silent.once('connection', () => resolve('connected')));
+    await ticks(50);
+    expect(await Promise.race([again, Promise.resolve('quiet')])).toBe('quiet');
+  });
+
+  it('drops an agent client that sent half a line, which close() alone waits for', async () => {
+    const dw = await startTestService({ nodes: [NODE], haproxy: { agent: { listen: '127.0.0.1:0', idle_timeout: '60s' } } }, { frontends: [createAdminApi, createHaproxyAgent] });
+    onTestFinished(() => dw.close());
+    const agent = dw.service.frontend('haproxy-agent') as HaproxyAgentFrontend;
+    const address = agent.address();
+    if (!address) throw new Error('agent not listening');
+    const client = connect(address.port, address.host);
+    onTestFinished(() => {
+      client.destroy();
+    });
+    const ended = new Promise<void>((resolve) => client.once('close', () => resolve()));
+    client.write('px0'); // no newline yet: HAProxy would wait for its check timeout
+    await waitFor(() => agent.connections() === 1, 5000, 10, 'the agent to hold the connection');
+    const events: string[] = [];
+    const closed = agent.close().then(() => events.push('closed'));
+    await ticks();
+    expect(events).toEqual([]);
+    await agent.destroy();
+    await closed;
+    await ended;
+    expect(events).toEqual(['closed']);
+    await agent.destroy(); // idempotent
+  });
+
+  it('can be called twice, before or after close(), on every default front-end', async () => {
+    const dw = await startTestService({ nodes: [NODE] });
+    onTestFinished(() => dw.close());
+    expect(DEFAULT_FRONTENDS.length).toBeGreaterThanOrEqual(9);
+    for (const frontend of ['admin-api', 'override-api', 'metrics-endpoint', 'dashboard', 'haproxy-agent', 'haproxy-runtime', 'nginx', 'envoy-health', 'envoy-eds']) {
+      const found = dw.service.frontend(frontend);
+      expect(found, frontend).toBeDefined();
+      await found?.close();
+      await found?.destroy();
+      await found?.destroy();
+    }
   });
 });
