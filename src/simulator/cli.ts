@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { Simulator } from './fleet.js';
 import type { Addressing, SimulatorOptions } from './fleet.js';
 import { startScenario } from './scenario.js';
+import { testTlsPath } from './tls-fixtures.js';
 import type { Scenario, ScenarioEvent } from './scenario.js';
 
 const HELP = `drainwatch-sim: a simulated Pexip Infinity fleet on loopback
@@ -12,7 +13,7 @@ const HELP = `drainwatch-sim: a simulated Pexip Infinity fleet on loopback
 Usage: drainwatch-sim [options]
 
   --nodes N                  number of Conferencing Nodes (default 6; names px01, px02, ...)
-  --tls                      serve HTTPS with the test certificate in test/fixtures (CA: ca.pem)
+  --tls                      serve HTTPS: the test CA in a checkout, else a throwaway CA made at start (its path is printed)
   --addressing MODE          "ports" (127.0.0.1, one port per node; default) or
                              "addresses" (one 127.1.X.Y per node, one shared port)
   --base-port P              first node port (ports) or the shared port (addresses); default free ports
@@ -146,7 +147,7 @@ async function main(): Promise<void> {
     const last = nodes[nodes.length - 1];
     out(`  ... ${nodes.length - 5} more, up to ${last?.name} ${last?.statusUrl}`);
   }
-  if (sim.scheme === 'https') out('  TLS: test certificate; verify with test/fixtures/ca.pem (servername node.sim.test off 127.0.0.1)');
+  if (sim.scheme === 'https') out(`  TLS: verify with ${testTlsPath('ca.pem')} (servername node.sim.test off 127.0.0.1)`);
   out(`Management Node: ${sim.managementUrl ?? 'disabled'}/api/admin/status/v1/worker_vm/`);
   out(`Control API:     ${sim.controlUrl ?? 'disabled'}/nodes`);
 
