@@ -3,11 +3,12 @@
 import { parseArgs } from 'node:util';
 import { formatDuration, parseDuration } from '../../config/duration.js';
 
-const USAGE = `Usage: drainwatch wait-drained NODE [--timeout 1h] [--interval 2s] [--url http://127.0.0.1:9555]
+const USAGE = `Usage: drainwatch wait-drained NODE [--applied] [--timeout 1h] [--interval 2s] [--url http://127.0.0.1:9555]
 
 Waits until NODE is draining (maintenance mode or an operator drain) and has no calls left,
 as seen by a running drainwatch with a Management Node configured (calls come from its
-media_tokens_used / signaling_count).
+media_tokens_used / signaling_count). With --applied, also waits until every load balancer
+drainwatch reads back holds the node as told (each target in_sync for it).
 
 Exit status: 0 drained; 1 timed out (the reason is printed); 2 usage error; 3 unknown node.`;
 
@@ -17,7 +18,22 @@ export const EXIT_USAGE = 2;
 export const EXIT_UNKNOWN_NODE = 3;
 
 /** The fields of GET /api/v1/nodes/{name} this command reads. */
-type NodeStatus = { name: string; state: string; calls: number | null; drained_since: string | null; reason: string; maintenance: boolean };
+type NodeStatus = {
+  name: string;
+  state: string;
+  calls: number | null;
+  drained_since: string | null;
+  reason: string;
+  maintenance: boolean;
+  /** Per load-balancer target id, the sync status of this node (absent from drainwatch versions before it). */
+  applied?: Record<string, string>;
+};
+
+/** Targets that do not (yet) hold the node as told, as "id status" texts; null when drainwatch does not report `applied`. */
+export function notApplied(node: Pick<NodeStatus, 'applied'>): string[] | null {
+  if (!node.applied || typeof node.applied !== 'object') return null;
+  return Object.entries(node.applied).filter(([, status]) => status !== 'in_sync').map(([id, status]) => `${id} ${status}`);
+}
 
 export type WaitDrainedIo = {
   stdout: { write(text: string): unknown };
@@ -56,6 +72,7 @@ export async function run(argv: string[], io: WaitDrainedIo = process): Promise<
         timeout: { type: 'string', default: '1h' },
         interval: { type: 'string', default: '2s' },
         url: { type: 'string', default: 'http://127.0.0.1:9555' },
+        applied: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -114,12 +131,18 @@ export async function run(argv: string[], io: WaitDrainedIo = process): Promise<
         lastProblem = `drainwatch answered HTTP ${response.status} at ${target.toString()}`;
       } else {
         const node = (await response.json()) as NodeStatus;
-        if (isDrained(node)) {
+        const pending = values.applied ? notApplied(node) : [];
+        if (isDrained(node) && pending !== null && pending.length === 0) {
           const since = node.drained_since ? ` since ${node.drained_since}` : '';
-          io.stdout.write(`${node.name} is drained: ${node.state}, 0 calls${since}\n`);
+          const applied = values.applied ? `; applied on ${Object.keys(node.applied ?? {}).length} load-balancer target(s)` : '';
+          io.stdout.write(`${node.name} is drained: ${node.state}, 0 calls${since}${applied}\n`);
           return EXIT_DRAINED;
         }
-        const line = describe(node);
+        const line = !isDrained(node)
+          ? describe(node)
+          : pending === null
+            ? `${node.name} is drained, but this drainwatch does not report what its load balancers hold (no "applied" field)`
+            : `${node.name} is drained, not yet applied everywhere: ${pending.slice(0, 5).join(', ')}${pending.length > 5 ? ` (+${pending.length - 5} more)` : ''}`;
         if (line !== last) io.stderr.write(`${line}\n`);
         last = line;
         lastProblem = '';
