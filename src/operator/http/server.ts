@@ -1,6 +1,7 @@
 // The shared HTTP listener: serves the app from app.ts on @hono/node-server, with graceful close.
 
 import { createAdaptorServer } from '@hono/node-server';
+import { listenOn } from '../../config/address.js';
 import type { Hono } from 'hono';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -26,13 +27,7 @@ export class HttpServer {
     server.keepAliveTimeout = 5000;
     server.requestTimeout = 30_000;
     server.headersTimeout = 10_000;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.options.listen.port, this.options.listen.host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    await listenOn(server, this.options.listen);
     this.server = server;
   }
 
