@@ -45,7 +45,7 @@ describe('a proxyless gRPC client fed by drainwatch', () => {
     const counts = await tally(client, 30);
     expect(Object.keys(counts).sort()).toEqual(['px01', 'px02', 'px03']);
     for (const count of Object.values(counts)) expect(count).toBeGreaterThanOrEqual(5);
-    const types = new Set(fleet.events.seen.filter((event) => event.outcome?.kind === 'ack').map((event) => event.outcome!.kind === 'ack' && event.outcome.typeUrl));
+    const types = new Set(fleet.events.seen.flatMap((event) => (event.outcome?.kind === 'ack' ? [event.outcome.typeUrl] : [])));
     expect(types).toEqual(new Set([TYPE_URLS.listener, TYPE_URLS.route, TYPE_URLS.cluster, TYPE_URLS.endpoint]));
   });
 
