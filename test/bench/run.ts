@@ -20,9 +20,9 @@ import { agentCheck } from './scenarios/agent.js';
 import { envoy } from './scenarios/envoy.js';
 import { fanIn } from './scenarios/fan-in.js';
 import { propagation } from './scenarios/propagation.js';
-import { prober10k, prober1k } from './scenarios/prober.js';
+import { prober10k, proberFloor } from './scenarios/prober-floor.js';
 
-const SCENARIOS: readonly Scenario[] = [agentCheck, envoy, prober1k, prober10k, propagation, fanIn];
+const SCENARIOS: readonly Scenario[] = [agentCheck, envoy, proberFloor, prober10k, propagation, fanIn];
 
 type Options = { only: string[]; short: boolean; writeResults: boolean; cpuProf: boolean; note: string | null };
 

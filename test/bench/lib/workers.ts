@@ -2,7 +2,7 @@
 
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Usage } from './rpc.js';
@@ -31,6 +31,8 @@ function compileOnce(): Promise<boolean> {
       );
       await esbuild.build({ entryPoints, outdir: COMPILED_DIR, outbase: ROOT, format: 'esm', platform: 'node', target: 'node20', logLevel: 'silent' });
       writeFileSync(join(COMPILED_DIR, 'package.json'), '{ "type": "module" }\n');
+      // The dashboard reads its asset files next to its compiled module, as in the built package.
+      cpSync(join(ROOT, 'src/operator/dashboard/assets'), join(COMPILED_DIR, 'src/operator/dashboard/assets'), { recursive: true });
       return true;
     } catch (error) {
       console.error(`  (could not precompile the workers, running them through tsx: ${String(error)})`);

@@ -1,4 +1,4 @@
-// Benchmark worker: drainwatch's probing pipeline (a real Service, no front-ends) or a bare undici loop, measured in place.
+// Benchmark worker: drainwatch (a real Service), a bare undici request() loop or the raw node:net/node:tls floor, measured in place.
 
 import { subscribe } from 'node:diagnostics_channel';
 import { tmpdir } from 'node:os';
@@ -8,16 +8,23 @@ import { loadConfigText } from '../../../src/config/load.js';
 import { Service } from '../../../src/service/service.js';
 import { Metrics } from '../../../src/operator/metrics/registry.js';
 import type { SchedulerOptions } from '../../../src/sources/probe/scheduler.js';
+import type { FleetNode } from '../lib/nginx-fleet.js';
+import { startRawProber } from '../lib/raw-prober.js';
 import { selfUsage, serve } from '../lib/rpc.js';
 import { MsHistogram } from '../lib/stats.js';
-import type { SimNodeInfo } from './sim.js';
+
+export type ProberMode = 'drainwatch' | 'undici' | 'raw';
 
 export type ProberStartArgs = {
-  mode: 'drainwatch' | 'undici';
-  nodes: SimNodeInfo[];
+  mode: ProberMode;
+  nodes: FleetNode[];
   intervalMs: number;
   timeoutMs: number;
   concurrency: number;
+  /** HTTPS: the CA file (and its text) every prober verifies the fleet's certificate with, and the servername. */
+  tls: { caFile: string; ca: string; servername: string } | null;
+  /** drainwatch only: run its default front-ends (agent, HTTP API, Envoy, NGINX) as the product does. */
+  frontends: boolean;
 };
 
 export type ProberWindow = {
@@ -48,16 +55,21 @@ let windowStart = { at: 0, cpuS: 0 };
 let stop: () => Promise<void> = async () => undefined;
 
 async function startDrainwatch(args: ProberStartArgs): Promise<void> {
-    const config = {
+  const config = {
     nodes: args.nodes.map((node) => ({ name: node.name, address: node.address, port: node.port, status_url: node.statusUrl })),
-    probe: { interval: `${args.intervalMs}ms`, timeout: `${args.timeoutMs}ms`, concurrency: args.concurrency },
+    probe: {
+      interval: `${args.intervalMs}ms`,
+      timeout: `${args.timeoutMs}ms`,
+      concurrency: args.concurrency,
+      ...(args.tls ? { tls: { ca_file: args.tls.caFile, servername: args.tls.servername } } : {}),
+    },
     http: { listen: '127.0.0.1:0' },
-    haproxy: { agent: null },
+    haproxy: { agent: args.frontends ? { listen: '127.0.0.1:0' } : null },
     log: { level: 'silent' },
   };
   const loaded = loadConfigText(stringify(config), { baseDir: tmpdir(), env: {} }, 'bench prober config');
   if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
-  const service = await Service.start(loaded, { frontends: [], metrics: new Metrics({ processMetrics: false }) });
+  const service = await Service.start(loaded, { ...(args.frontends ? {} : { frontends: [] }), metrics: new Metrics({ processMetrics: false }) });
   // The scheduler is private to Service; wrap its hooks (before its first timer fires) so the
   // exact production wiring is what gets measured, plus our counters.
   const scheduler = (service as unknown as { scheduler?: { options?: SchedulerOptions } }).scheduler;
@@ -86,8 +98,9 @@ async function startDrainwatch(args: ProberStartArgs): Promise<void> {
 }
 
 /** The baseline: one keep-alive GET per node per interval, starts spread evenly, no scheduler, no state. */
-function startUndici(args: ProberStartArgs): void {
-  const agent = new Agent({ connections: 1, pipelining: 1, keepAliveTimeout: 30_000, keepAliveMaxTimeout: 30_000, headersTimeout: args.timeoutMs, bodyTimeout: args.timeoutMs, connect: { timeout: args.timeoutMs } });
+async function startUndici(args: ProberStartArgs): Promise<void> {
+  const connect = { timeout: args.timeoutMs, ...(args.tls ? { ca: args.tls.ca, servername: args.tls.servername } : {}) };
+  const agent = new Agent({ connections: 1, pipelining: 1, keepAliveTimeout: 30_000, keepAliveMaxTimeout: 30_000, headersTimeout: args.timeoutMs, bodyTimeout: args.timeoutMs, connect });
   let running = true;
   const timers = new Set<NodeJS.Timeout>();
   const schedule = (url: string, due: number): void => {
@@ -113,6 +126,16 @@ function startUndici(args: ProberStartArgs): void {
     probes += 1;
     schedule(url, Math.max(Date.now(), started + args.intervalMs));
   };
+  // Open every keep-alive connection first, 64 at a time (a TLS handshake costs Node 1-3 ms of
+  // CPU), so the measured loop starts in its steady state rather than in a herd of handshakes.
+  let next = 0;
+  const warm = async (): Promise<void> => {
+    while (next < args.nodes.length) {
+      const url = (args.nodes[next++] as FleetNode).statusUrl;
+      await request(url, { dispatcher: agent, signal: AbortSignal.timeout(10_000) }).then((response) => response.body.dump(), () => undefined);
+    }
+  };
+  await Promise.all(Array.from({ length: 64 }, warm));
   const now = Date.now();
   args.nodes.forEach((node, i) => schedule(node.statusUrl, now + (i / args.nodes.length) * args.intervalMs));
   stop = async () => {
@@ -122,11 +145,32 @@ function startUndici(args: ProberStartArgs): void {
   };
 }
 
+/** The floor: raw keep-alive sockets, pre-encoded GET, status line + Content-Length (test/bench/lib/raw-prober.ts). */
+async function startRaw(args: ProberStartArgs): Promise<void> {
+  const halt = await startRawProber({
+    nodes: args.nodes,
+    intervalMs: args.intervalMs,
+    timeoutMs: args.timeoutMs,
+    tls: args.tls ? { ca: args.tls.ca, servername: args.tls.servername } : null,
+    onStart: (latenessMs) => lateness.add(latenessMs),
+    onEnd: (status, reason) => {
+      probes += 1;
+      if (status === 200 || status === 503) return;
+      failures += 1;
+      const key = status === 0 ? reason : `HTTP ${status}`;
+      failureReasons.set(key, (failureReasons.get(key) ?? 0) + 1);
+    },
+    onConnect: () => (connects += 1),
+  });
+  stop = async () => halt();
+}
+
 serve(
   {
     async start(args: ProberStartArgs) {
       if (args.mode === 'drainwatch') await startDrainwatch(args);
-      else startUndici(args);
+      else if (args.mode === 'raw') await startRaw(args);
+      else await startUndici(args);
       return true;
     },
     /** Starts a measurement window: zeroes counters and the lateness histogram. */
