@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { formatDuration, parseDuration } from './duration.js';
 import { parseListenAddress, parseRuntimeSocket } from './address.js';
+import { parseCidr } from './cidr.js';
 import { NODE_NAME_PATTERN, NODE_NAME_RULE } from '../core/names.js';
 import type { ConfiguredListen, ConfiguredSocket } from './address.js';
 
@@ -79,6 +80,17 @@ const runtimeSocket = nonEmpty('a stats socket: a unix socket path or host:port'
   return { ...parsed, text };
 });
 
+/** Peers that may connect to a listener, as CIDRs (a bare address is one host); empty: anyone. */
+const allowList = z
+  .array(
+    z.string({ error: 'must be a CIDR such as 10.0.0.0/8 (a string)' }).superRefine((text, ctx) => {
+      const parsed = parseCidr(text);
+      if (typeof parsed === 'string') ctx.addIssue({ code: 'custom', message: parsed });
+    }),
+    { error: 'must be a list of CIDRs, e.g. ["10.0.0.0/8", "127.0.0.1"] (empty: any peer)' },
+  )
+  .default([]);
+
 const command = z
   .array(nonEmpty('a command-line argument'), { error: 'must be a command as an array of arguments, e.g. ["nginx", "-s", "reload"]' })
   .min(1, { error: 'must name at least the program to run' });
@@ -145,6 +157,9 @@ export const HaproxySchema = z.strictObject({
       max_connections: int(1, 1_000_000).default(4096),
       idle_timeout: duration({ min: 10 }).default(5000),
       max_line_bytes: int(16, 65_536).default(256),
+      allow: allowList,
+      // HAProxy checks arrive one connection per server per interval; 512 from one address leaves headroom.
+      max_connections_per_peer: int(1, 1_000_000).default(512),
     })
     .nullable()
     .prefault({}),
@@ -167,6 +182,13 @@ export const HttpSchema = z.strictObject({
   admin_token_env: nonEmpty('an environment variable name').optional(),
   admin_token_file: nonEmpty('a file path').optional(),
   body_limit: int(1, 16 * 1024 * 1024).default(64 * 1024),
+  allow: allowList,
+  max_connections: int(1, 1_000_000).default(1024),
+  max_connections_per_peer: int(1, 1_000_000).default(128),
+  headers_timeout: duration({ min: 100 }).default(10_000),
+  request_timeout: duration({ min: 100 }).default(30_000),
+  max_event_streams: int(1, 100_000).default(200),
+  max_event_streams_per_peer: int(1, 100_000).default(16),
 });
 
 export const EnvoySchema = z.strictObject({
