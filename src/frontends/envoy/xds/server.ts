@@ -21,6 +21,21 @@ export type XdsObserver = {
   closed?(stream: XdsStream, reason: string): void;
 };
 
+/**
+ * One observer that forwards to several (metrics, the closed loop, tests).
+ *
+ * @example new XdsServer({ ...options, observer: combineObservers(metricsObserver, loop.observer) })
+ */
+export function combineObservers(...observers: Array<XdsObserver | undefined>): XdsObserver {
+  const list = observers.filter((observer): observer is XdsObserver => observer !== undefined);
+  return {
+    opened: (stream) => list.forEach((observer) => observer.opened?.(stream)),
+    request: (stream, outcome) => list.forEach((observer) => observer.request?.(stream, outcome)),
+    pushed: (stream, response) => list.forEach((observer) => observer.pushed?.(stream, response)),
+    closed: (stream, reason) => list.forEach((observer) => observer.closed?.(stream, reason)),
+  };
+}
+
 export type XdsServerOptions = {
   source: SnapshotSource;
   /** host:port (port 0 picks a free one). */
