@@ -5,7 +5,10 @@ import { readFile, rm } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { cleanStaleTempFiles, writeFileAtomic } from '../../persist/atomic-write.js';
 import { directivesOf, renderUpstream } from './render.js';
+import { nginxReading, nginxTargetId } from './read-back.js';
 import type { RenderMemory, UpstreamRendering } from './render.js';
+import type { CommandOutcome, NginxState } from './read-back.js';
+import type { LoadBalancerSync } from '../../core/lb-sync.js';
 import type { NginxUpstreamConfig } from '../../config/schema.js';
 import type { Logger } from '../../core/logger.js';
 import type { Snapshot, SnapshotSource } from '../../core/snapshot.js';
@@ -18,7 +21,8 @@ export type CommandResult = { ok: boolean; code: number | null; signal: string |
 export type CommandRunner = (argv: readonly string[], timeoutMs: number, signal?: AbortSignal) => Promise<CommandResult>;
 
 const OUTPUT_LIMIT = 4096;
-const MAX_RETRY_MS = 60_000;
+// After a failed test or reload: retry 1 s later, doubling up to 30 s, whether or not the verdicts change.
+const MAX_RETRY_MS = 30_000;
 
 /**
  * Runs `argv[0]` with the remaining arguments, no shell, in a process group of its own;
@@ -86,6 +90,10 @@ export type NginxWriterOptions = {
   /** Default: `runCommand` (tests inject a fake). */
   run?: CommandRunner;
   clock?: () => number;
+  /** Where to report what the file on disk and the last test/reload say (the load-balancer sync model). */
+  sync?: LoadBalancerSync;
+  /** How often the file on disk is checked against what was written (rewritten when it drifted). Default 2 s. */
+  readIntervalMs?: number;
 };
 
 /**
@@ -109,8 +117,11 @@ export class NginxWriter {
   private current: UpstreamRendering;
   /** Directives in the file NGINX was last told about (null: nothing known yet). */
   private applied: string | null = null;
-  /** Directives of the last rendering that failed the test command (not retried until the rendering changes). */
-  private failed: string | null = null;
+  private lastTest: CommandOutcome | null = null;
+  private lastReload: CommandOutcome | null = null;
+  private verifyTimer: NodeJS.Timeout | null = null;
+  /** The include file as last read (for the sync model). */
+  private disk: NginxState['disk'] = { text: null };
   private reloadOwed = false;
   private retryMs = 0;
   private firstChangeAt: number | null = null;
@@ -156,6 +167,15 @@ export class NginxWriter {
     if (this.closed) return;
     this.unsubscribe = this.options.source.onChange((snapshot) => this.onChange(snapshot));
     this.onChange(this.options.source.snapshot());
+    const { sync } = this.options;
+    if (sync) {
+      const { settle, min_reload_interval: minInterval } = this.options.upstream;
+      const readMs = this.options.readIntervalMs ?? 2000;
+      sync.register({ id: nginxTargetId(this.name), kind: 'nginx', target: this.file, backend: this.name, budgetMs: settle + minInterval + readMs + 1000 });
+      this.verifyTimer = setInterval(() => void this.verify(), readMs);
+      this.verifyTimer.unref?.();
+      void this.verify();
+    }
   }
 
   /** The latest rendering (what GET /nginx/{upstream}.conf serves; it may still be settling). */
@@ -163,9 +183,20 @@ export class NginxWriter {
     return this.current;
   }
 
-  /** Takes new timing/commands (same file); the next apply uses them. */
+  /**
+   * Takes new timing/commands (same file). A reload (SIGHUP) re-renders and retries a failed
+   * test or reload at once: the operator may have fixed the command or NGINX's own config.
+   */
   update(upstream: NginxUpstreamConfig): void {
     this.options = { ...this.options, upstream };
+    if (this.closed) return;
+    this.retryMs = 0;
+    this.retryAt = 0;
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    this.onChange(this.options.source.snapshot());
   }
 
   /** Stops listening and waits for a write/test/reload in progress. Idempotent. */
@@ -175,7 +206,10 @@ export class NginxWriter {
     this.unsubscribe = null;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    if (this.verifyTimer) clearInterval(this.verifyTimer);
+    this.verifyTimer = null;
     await this.running;
+    this.options.sync?.unregister(nginxTargetId(this.name));
   }
 
   /** Resolves once no write/test/reload is running (a scheduled one that is not yet due does not count). */
@@ -230,6 +264,7 @@ export class NginxWriter {
           this.pending = false;
           if (this.current.directives !== this.applied || this.reloadOwed) this.schedule();
         }
+        void this.verify();
       });
     }, Math.max(0, due - now));
     this.timer.unref?.();
@@ -250,7 +285,6 @@ export class NginxWriter {
       else this.options.metrics.nginxRenders.inc({ ...labels, result: 'unchanged' });
       return;
     }
-    if (rendering.directives === this.failed) return; // already failed the test; wait for a different rendering
 
     const { file, test_command: testCommand, command_timeout: timeout } = this.options.upstream;
     let previous: Buffer | null = null;
@@ -271,8 +305,11 @@ export class NginxWriter {
       await (previous === null ? rm(file, { force: true }) : writeFileAtomic(file, previous, FILE_MODE)).catch(() => undefined);
       return;
     }
+    this.lastTest = outcome(test, this.clock());
     if (!test.ok) {
-      this.failed = rendering.directives;
+      // The same rendering is tried again after a back-off: a failing `nginx -t` is often
+      // transient (another include mid-edit, a certificate being replaced, a DNS blip).
+      this.backOff();
       try {
         if (previous === null) await rm(file, { force: true });
         else await writeFileAtomic(file, previous, FILE_MODE);
@@ -290,16 +327,16 @@ export class NginxWriter {
       return;
     }
     this.applied = rendering.directives;
-    this.failed = null;
     this.options.metrics.nginxRenders.inc({ ...labels, result: 'written' });
     this.logger.info({ file, version: rendering.version, servers: rendering.servers, in_service: rendering.usable }, 'NGINX upstream file written and tested');
     await this.reload();
   }
 
   private async reload(): Promise<void> {
-    const { reload_command: command, command_timeout: timeout, min_reload_interval: minInterval } = this.options.upstream;
+    const { reload_command: command, command_timeout: timeout } = this.options.upstream;
     this.lastReloadAt = this.clock();
     const result = await this.run(command, timeout, this.abort.signal);
+    if (!result.aborted) this.lastReload = outcome(result, this.clock());
     if (result.aborted || this.abort.signal.aborted) {
       this.reloadOwed = true; // the file is tested; the reload was cut short by destroy()
       this.logger.warn({ command }, 'NGINX reload command aborted (drainwatch stopping); NGINX may still read the old file');
@@ -315,22 +352,62 @@ export class NginxWriter {
     }
     // The file passed the test and stays; retry the reload, backing off up to a minute.
     this.reloadOwed = true;
-    this.backOff(minInterval);
+    this.backOff();
     this.options.metrics.nginxReloads.inc({ upstream: this.name, result: 'failed' });
     this.logger.error({ command, code: result.code, timed_out: result.timedOut, output: result.output, retry_in_ms: this.retryMs }, 'NGINX reload failed; will retry');
   }
 
-  /** Schedules a retry after a failure, doubling the wait up to a minute. */
-  private backOff(minInterval: number): void {
-    this.retryMs = Math.min(MAX_RETRY_MS, Math.max(1000, minInterval, this.retryMs * 2));
+  /** Schedules a retry after a failure: 1 s, doubling up to 30 s (reloads still keep min_reload_interval apart). */
+  private backOff(): void {
+    this.retryMs = Math.min(MAX_RETRY_MS, Math.max(1000, this.retryMs * 2));
     this.retryAt = this.clock() + this.retryMs;
     this.pending = true;
   }
 
+  /** Reads the file on disk, rewrites it when someone changed it since drainwatch wrote it, and reports. */
+  private async verify(): Promise<void> {
+    if (this.closed || !this.options.sync) return;
+    const before = this.applied;
+    let disk: NginxState['disk'];
+    try {
+      disk = { text: await readFile(this.file, 'utf8') };
+    } catch (error) {
+      disk = (error as NodeJS.ErrnoException).code === 'ENOENT' ? { text: null } : { error: (error as Error).message.slice(0, 200) };
+    }
+    if (this.closed) return;
+    this.disk = disk;
+    // A write, test or reload on its way changes the file itself: only judge a quiet moment.
+    const quiet = !this.running && !this.timer && this.applied === before;
+    if (quiet && 'text' in disk && (disk.text === null ? null : directivesOf(disk.text)) !== this.applied && this.current.servers > 0) {
+      this.logger.warn({ file: this.file }, 'the NGINX include file changed on disk, not by drainwatch; rewriting it');
+      this.applied = disk.text === null ? null : directivesOf(disk.text);
+      this.options.sync.repaired(nginxTargetId(this.name));
+      this.report();
+      this.schedule();
+      return;
+    }
+    this.report();
+  }
+
+  private report(): void {
+    const { sync } = this.options;
+    if (!sync || this.closed) return;
+    const now = this.clock();
+    const state: NginxState = {
+      upstream: this.name, file: this.file, desired: this.current.text, disk: this.disk,
+      lastTest: this.lastTest, lastReload: this.lastReload, reloadOwed: this.reloadOwed,
+      retryAt: this.retryAt > now ? this.retryAt : null, now,
+    };
+    sync.report(nginxTargetId(this.name), nginxReading(state, this.options.source.snapshot()));
+  }
+
   private writeFailed(error: unknown): void {
-    const { min_reload_interval: minInterval } = this.options.upstream;
     this.options.metrics.nginxRenders.inc({ upstream: this.name, result: 'write_failed' });
-    this.backOff(minInterval);
+    this.backOff();
     this.logger.error({ file: this.file, err: (error as Error).message, retry_in_ms: this.retryMs }, 'cannot write the NGINX upstream file; will retry');
   }
+}
+
+function outcome(result: CommandResult, at: number): CommandOutcome {
+  return { ok: result.ok, at, code: result.code, timedOut: result.timedOut, output: result.output };
 }

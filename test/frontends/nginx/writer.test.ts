@@ -127,14 +127,10 @@ describe('NginxWriter', () => {
     await waitFor(async () => (await count(s.metrics, 'nginxRenders', 'test_failed')) === 1, 2000);
     expect(readFileSync(s.file, 'utf8')).toBe(previous);
     expect(s.calls).toEqual(['nginx -t']);
-    // The same rendering is not tested again on every snapshot; a different one is.
-    useFakeClock();
-    s.core.flush(true);
-    await passTime(s.writer, 1000);
-    expect(s.calls).toEqual(['nginx -t']);
-    vi.useRealTimers();
+    // Not tested again on every snapshot, but retried by itself after a back-off (issue 12):
+    // a failing test is often transient, and nothing else would ever retry it.
     drain(s.core, 'px01');
-    await waitFor(() => s.calls.length === 3, 2000);
+    await waitFor(() => s.calls.length === 3, 5000);
     expect(s.calls).toEqual(['nginx -t', 'nginx -t', 'nginx -s reload']);
     expect(readFileSync(s.file, 'utf8')).toContain('server 10.0.0.1:443 down; # px01 draining: operator override: Software upgrade');
   });
