@@ -16,11 +16,9 @@ import { createAdminApi } from '../operator/api/nodes.js';
 import { createMetricsEndpoint } from '../operator/metrics/endpoint.js';
 import { createOverrideApi } from '../operator/api/overrides.js';
 import { createDashboard } from '../operator/dashboard/routes.js';
-import { createHaproxyAgent } from '../frontends/haproxy/agent-server.js';
-import { createHaproxyRuntime } from '../frontends/haproxy/runtime-pusher.js';
-import { createEnvoyHealth } from '../frontends/envoy/health-routes.js';
-import { createEnvoyEds } from '../frontends/envoy/eds-routes.js';
-import { createNginxFrontend } from '../frontends/nginx/index.js';
+import { HAPROXY_FRONTENDS } from '../frontends/haproxy/index.js';
+import { ENVOY_FRONTENDS } from '../frontends/envoy/index.js';
+import { NGINX_FRONTENDS } from '../frontends/nginx/index.js';
 import { mergeInventory, sameNodes, staticNodes } from './inventory.js';
 import { planReload } from './reload-plan.js';
 import type { Hono } from 'hono';
@@ -38,7 +36,10 @@ export { staticNodes } from './inventory.js';
 /** Builds one front-end; the list below is the only place front-ends are wired. */
 export type FrontendFactory = (context: FrontendContext) => Frontend;
 
-export const DEFAULT_FRONTENDS: readonly FrontendFactory[] = [createAdminApi, createOverrideApi, createMetricsEndpoint, createDashboard, createHaproxyAgent, createHaproxyRuntime, createNginxFrontend, createEnvoyHealth, createEnvoyEds];
+const OPERATOR_FRONTENDS: readonly FrontendFactory[] = [createAdminApi, createOverrideApi, createMetricsEndpoint, createDashboard];
+
+/** Started in this order; a new load balancer is one folder whose index exports its list, plus one entry here. */
+export const DEFAULT_FRONTENDS: readonly FrontendFactory[] = [...OPERATOR_FRONTENDS, ...HAPROXY_FRONTENDS, ...NGINX_FRONTENDS, ...ENVOY_FRONTENDS];
 
 export type ServiceOptions = {
   logger?: Logger;

@@ -80,3 +80,10 @@ export function createNginxFrontend(context: FrontendContext, options: NginxFron
     },
   };
 }
+
+/**
+ * Every NGINX front-end factory (the service concatenates each load balancer's list).
+ *
+ * @example const frontends = [...HAPROXY_FRONTENDS, ...NGINX_FRONTENDS, ...ENVOY_FRONTENDS];
+ */
+export const NGINX_FRONTENDS = [createNginxFrontend] as const;
