@@ -1,6 +1,5 @@
-// Envoy's xDS protos (vendored in ./proto) loaded once with protobufjs, and a proto3-JSON → binary encoder.
+// Envoy's xDS protos (vendored in ./assets/proto) loaded once with protobufjs, and a proto3-JSON → binary encoder.
 
-import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,14 +29,9 @@ const ENTRY_FILES = [
   'envoy/extensions/filters/http/router/v3/router.proto',
 ];
 
-/**
- * The vendored tree: next to this file when run from src/ (tsx, tests); from dist/ the package
- * ships src/frontends/envoy/xds/proto (tsc does not copy non-TS files).
- */
+/** The vendored tree (scripts/copy-assets.mjs copies every assets/ folder under src/ to dist/, so the same path works built or not). */
 export function protoDir(): string {
-  const here = fileURLToPath(new URL('./proto', import.meta.url));
-  if (existsSync(join(here, ENTRY_FILES[0] as string))) return here;
-  return fileURLToPath(new URL('../../../../src/frontends/envoy/xds/proto', import.meta.url));
+  return fileURLToPath(new URL('./assets/proto', import.meta.url));
 }
 
 let loaded: Root | null = null;
