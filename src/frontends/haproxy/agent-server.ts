@@ -3,9 +3,12 @@
 import { createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
 import { formatHostPort, listenOn } from '../../config/address.js';
+import { compileAllowList } from '../../config/cidr.js';
+import { ConnectionGate, WarnLimiter } from '../../core/connection-gate.js';
 import { isNodeName } from '../../core/names.js';
 import { formatAgentReply, NO_CHANGE_REPLY, replyResult } from './reply.js';
 import type { ListenAddress } from '../../config/address.js';
+import type { AllowList } from '../../config/cidr.js';
 import type { Config } from '../../config/schema.js';
 import type { Logger } from '../../core/logger.js';
 import type { NodeVerdict, SnapshotSource } from '../../core/snapshot.js';
@@ -18,14 +21,22 @@ export const MAX_REQUEST_LINE_BYTES = 256;
 export type HaproxyAgentServerOptions = {
   source: SnapshotSource;
   listen: ListenAddress;
-  /** Connections served at once; the excess is closed at accept time. */
+  /** Connections held at once; at the cap the oldest connection that has sent no line yet gives way. */
   maxConnections: number;
+  /** Connections held at once from one peer address, with the same give-way rule (default: maxConnections). */
+  maxConnectionsPerPeer?: number;
+  /** CIDRs that may connect (empty or absent: any peer); others are closed at accept. */
+  allow?: readonly string[];
   /** Time a client has, from connecting, to send its line. */
   idleTimeoutMs: number;
   maxLineBytes?: number;
   logger: Logger;
   metrics?: Metrics;
+  /** Epoch ms, for rate-limiting flood warnings (default Date.now). */
+  clock?: () => number;
 };
+
+type AgentLimits = Pick<HaproxyAgentServerOptions, 'maxConnections' | 'maxConnectionsPerPeer' | 'idleTimeoutMs' | 'maxLineBytes' | 'allow'>;
 
 /**
  * The agent-check TCP server. Answers come from the current snapshot only: a request
@@ -43,10 +54,16 @@ export class HaproxyAgentServer {
   private options: HaproxyAgentServerOptions;
   private maxLineBytes: number;
   private closing: Promise<void> | null = null;
+  private allowList: AllowList;
+  private readonly gate: ConnectionGate<Socket>;
+  private readonly warnings: WarnLimiter;
 
   constructor(options: HaproxyAgentServerOptions) {
     this.options = options;
     this.maxLineBytes = options.maxLineBytes ?? MAX_REQUEST_LINE_BYTES;
+    this.allowList = compileAllowList(options.allow ?? []);
+    this.gate = new ConnectionGate(gateLimits(options));
+    this.warnings = new WarnLimiter(10_000, options.clock ?? Date.now);
     this.server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.accept(socket));
     // Accept errors (EMFILE under a connection flood) must not end the process; the listener keeps going.
     this.server.on('error', (error) => this.options.logger.warn({ err: error }, 'haproxy agent listener error'));
@@ -71,9 +88,11 @@ export class HaproxyAgentServer {
   }
 
   /** Applies new limits to connections accepted from now on (the listener stays). */
-  updateLimits(limits: Pick<HaproxyAgentServerOptions, 'maxConnections' | 'idleTimeoutMs' | 'maxLineBytes'>): void {
+  updateLimits(limits: AgentLimits): void {
     this.options = { ...this.options, ...limits };
     this.maxLineBytes = limits.maxLineBytes ?? MAX_REQUEST_LINE_BYTES;
+    this.allowList = compileAllowList(limits.allow ?? []);
+    this.gate.updateLimits(gateLimits(this.options));
   }
 
   /** Connections open right now. */
@@ -124,13 +143,37 @@ export class HaproxyAgentServer {
     return reply;
   }
 
+  /** Logs a refused or evicted peer at most once per 10 s per peer and reason (a flood must not flood the log). */
+  private warnPeer(peer: string, reason: string, message: string): void {
+    const held = this.warnings.take(`${reason} ${peer}`);
+    if (held !== null) this.options.logger.warn({ remote: peer, reason, suppressed: held }, message);
+  }
+
   private accept(socket: Socket): void {
     const { logger } = this.options;
     socket.on('error', (error: NodeJS.ErrnoException) => logger.debug({ err: error, code: error.code }, 'haproxy agent connection error'));
-    if (this.sockets.size >= this.options.maxConnections || this.closing) {
+    const peer = peerOf(socket);
+    if (this.closing) {
       this.count('rejected');
       socket.destroy();
       return;
+    }
+    if (!this.allowList.allows(peer)) {
+      this.count('not_allowed');
+      this.warnPeer(peer, 'not_allowed', 'haproxy agent connection from an address outside haproxy.agent.allow; closed');
+      socket.destroy();
+      return;
+    }
+    const admission = this.gate.admit(socket, peer);
+    if (!admission.admitted) {
+      this.count('rejected');
+      this.warnPeer(peer, admission.reason, 'haproxy agent connection cap reached and every connection is busy; refused');
+      socket.destroy();
+      return;
+    }
+    if (admission.evicted > 0) {
+      for (let i = 0; i < admission.evicted; i += 1) this.count('evicted');
+      this.warnPeer(peer, admission.reason ?? 'evicted', 'haproxy agent connection cap reached; closed the oldest connection that had sent no line');
     }
     this.sockets.add(socket);
     let chunks: Buffer[] = [];
@@ -147,15 +190,19 @@ export class HaproxyAgentServer {
     deadline.unref();
     socket.once('close', () => {
       clearTimeout(deadline);
+      this.gate.release(socket);
       this.sockets.delete(socket);
       chunks = [];
     });
 
     const answer = (reply: string, result: string): void => {
       answered = true;
+      this.gate.busy(socket); // a complete line: this connection no longer gives way to newcomers
       chunks = [];
       this.count(result);
       // end() flushes the reply and half-closes; the deadline destroys a peer that never closes its side.
+      // Once flushed the answer is the kernel's: a peer holding the socket open may give way again.
+      socket.once('finish', () => this.gate.markIdle(socket));
       if (!socket.destroyed) socket.end(reply);
     };
 
@@ -194,6 +241,7 @@ export class HaproxyAgentServer {
       if (answered) return;
       if (length === 0) {
         answered = true;
+        this.gate.busy(socket);
         this.count('bad_request');
         socket.end();
         return;
@@ -201,6 +249,16 @@ export class HaproxyAgentServer {
       handleLine(Buffer.concat(chunks));
     });
   }
+}
+
+function gateLimits(options: AgentLimits): { maxConnections: number; maxPerPeer: number } {
+  return { maxConnections: options.maxConnections, maxPerPeer: options.maxConnectionsPerPeer ?? options.maxConnections };
+}
+
+/** The peer address as an allow-list and a per-peer cap see it: `::ffff:a.b.c.d` is the IPv4 address. */
+function peerOf(socket: Socket): string {
+  const address = socket.remoteAddress ?? '';
+  return address.toLowerCase().startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
 }
 
 function indexOfLineEnd(chunk: Buffer): number {
@@ -228,6 +286,8 @@ export function createHaproxyAgent(context: FrontendContext): HaproxyAgentFronte
     maxConnections: agent.max_connections,
     idleTimeoutMs: agent.idle_timeout,
     maxLineBytes: agent.max_line_bytes,
+    maxConnectionsPerPeer: agent.max_connections_per_peer,
+    allow: agent.allow,
   });
 
   const open = async (): Promise<void> => {
@@ -239,6 +299,7 @@ export function createHaproxyAgent(context: FrontendContext): HaproxyAgentFronte
       ...limitsOf(agent),
       logger,
       metrics: context.metrics,
+      clock: context.clock,
     });
     await next.start();
     server = next;

@@ -57,7 +57,7 @@ export class Metrics {
   });
   readonly agentRequests = new Counter({
     name: 'drainwatch_haproxy_agent_requests_total',
-    help: 'HAProxy agent-check requests by result (ready, drain, maint, down, unknown, unknown_node, bad_request, timeout, rejected).',
+    help: 'HAProxy agent-check requests by result (ready, drain, maint, down, unknown, unknown_node, bad_request, timeout, rejected, evicted, not_allowed).',
     labelNames: ['result'] as const,
     registers: [this.registry],
   });

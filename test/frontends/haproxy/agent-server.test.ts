@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { Simulator } from '../../../src/simulator/index.js';
+import { startFlood } from '../../helpers/flood.js';
 import { startTestService, waitFor } from '../../helpers/service.js';
 import type { Socket } from 'node:net';
 import type { HaproxyAgentFrontend } from '../../../src/frontends/haproxy/agent-server.js';
@@ -11,10 +12,10 @@ import type { HaproxyAgentFrontend } from '../../../src/frontends/haproxy/agent-
 type Answer = { text: string; closedAfterMs: number; error: string | null };
 
 /** Connects, writes `payload` (and half-closes when `end`), and collects everything until the server closes. */
-function ask(port: number, payload: string | Buffer | null, options: { end?: boolean; timeoutMs?: number } = {}): Promise<Answer> {
+function ask(port: number, payload: string | Buffer | null, options: { end?: boolean; timeoutMs?: number; from?: string } = {}): Promise<Answer> {
   return new Promise((resolve) => {
     const started = Date.now();
-    const socket = connect({ host: '127.0.0.1', port });
+    const socket = connect({ host: '127.0.0.1', port, localAddress: options.from ?? '127.0.0.1' });
     let text = '';
     let error: string | null = null;
     const timer = setTimeout(() => socket.destroy(new Error('client gave up')), options.timeoutMs ?? 5000);
@@ -105,23 +106,53 @@ describe('HAProxy agent-check server', () => {
     expect(await metric()).toMatch(/result="timeout"} 2/);
   });
 
-  it('closes connections beyond max_connections at once and answers again when they are gone', async () => {
-    const { port, metric, dw } = await setup({ max_connections: 50 });
-    const idle = Array.from({ length: 50 }, () => ask(port, null));
+  it('closes the oldest connection that sent no line when max_connections is reached, so a check is still answered', async () => {
+    const { port, metric, dw } = await setup({ max_connections: 50, idle_timeout: '5s' });
+    const idle = Array.from({ length: 50 }, () => ask(port, null, { from: '127.0.0.9' }));
     const agent = dw.service.frontend('haproxy-agent') as HaproxyAgentFrontend;
     await waitFor(() => agent.connections() === 50, 2000, 10, '50 idle connections accepted');
-    const excess = await Promise.all(Array.from({ length: 10 }, () => ask(port, 'px01\n')));
-    // Closed at accept (counted as rejected, not as timeouts), without an answer.
-    for (const answer of excess) expect(answer.text).toBe('');
-    expect(await metric()).toMatch(/result="rejected"} 10/);
-    expect(await metric()).not.toMatch(/result="timeout"/);
+    const checks = await Promise.all(Array.from({ length: 10 }, () => ask(port, 'px01\n')));
+    for (const answer of checks) expect(answer.text).toBe('up ready 100%\n');
+    // Checks that ended freed their own slot, so fewer than ten idle connections had to give way.
+    expect(await metric()).toMatch(/result="evicted"} \d+/);
+    expect(await metric()).not.toMatch(/result="rejected"/);
+    // The oldest idle connection was the first to go, without an answer, long before its idle timeout.
+    const first = await Promise.race([idle[0], new Promise<null>((resolve) => setTimeout(() => resolve(null), 2000))]);
+    expect(first?.text).toBe('');
+    expect(agent.connections()).toBeLessThanOrEqual(50);
+    await agent.destroy();
     await Promise.all(idle);
+  });
+
+  it.each([
+    ['another address (127.0.0.9)', '127.0.0.9'],
+    ['the same address as the checks (127.0.0.1)', '127.0.0.1'],
+  ])('answers every check within 1 s while 400 idle connections flood from %s', async (_label, floodFrom) => {
+    const { port, dw } = await setup({ max_connections: 200, max_connections_per_peer: 100, idle_timeout: '10s' });
+    const flood = await startFlood({ port, from: floodFrom, count: 400, mode: 'idle' });
+    const agent = dw.service.frontend('haproxy-agent') as HaproxyAgentFrontend;
+    expect(agent.connections()).toBeLessThanOrEqual(100);
+    const answers = await Promise.all(Array.from({ length: 10 }, () => ask(port, 'px01\n', { timeoutMs: 1000 })));
+    for (const answer of answers) {
+      expect(answer.error).toBeNull();
+      expect(answer.text).toBe('up ready 100%\n');
+      expect(answer.closedAfterMs).toBeLessThan(1000);
+    }
+    // Most of the flood was closed by the server, long before its 10 s idle timeout.
+    await waitFor(() => flood.status().closed >= 300, 5000, 50, 'flood sockets closed by the server');
+  });
+
+  it('closes connections from outside haproxy.agent.allow at accept and answers the allowed ones', async () => {
+    const { port, metric } = await setup({ allow: ['127.0.0.1/32', 'fd00::/8'] });
+    const outside = await ask(port, 'px01\n', { from: '127.0.0.9' });
+    expect(outside.text).toBe('');
     expect((await ask(port, 'px01\n')).text).toBe('up ready 100%\n');
-    expect(await metric()).toMatch(/result="rejected"} 10/);
+    expect(await metric()).toMatch(/result="not_allowed"} 1/);
   });
 
   it('serves 2,000 concurrent connections (half silent, half asking) with bounded memory and correct answers', async () => {
-    const { port } = await setup({ idle_timeout: '2s' });
+    // One peer opens all 2,020 here: the per-peer cap is lifted so none of the asking ones give way.
+    const { port } = await setup({ idle_timeout: '2s', max_connections_per_peer: 4096 });
     const before = process.memoryUsage();
     const silent = Array.from({ length: 1000 }, () => ask(port, null, { timeoutMs: 10_000 }));
     const asking = Array.from({ length: 1000 }, (_v, i) => ask(port, i % 2 === 0 ? 'px01\n' : 'px02\n', { timeoutMs: 10_000 }));
