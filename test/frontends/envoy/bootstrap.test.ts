@@ -7,7 +7,7 @@ import { envoyBootstrapChecks, loadEnvoyValidator } from './proto-validator.js';
 import type { ProtoValidator } from './proto-validator.js';
 
 const BOOTSTRAP = 'envoy.config.bootstrap.v3.Bootstrap';
-const EXAMPLES = ['envoy/eds-bootstrap.yaml', 'envoy/health-check-bootstrap.yaml'];
+const EXAMPLES = ['envoy/eds-bootstrap.yaml', 'envoy/health-check-bootstrap.yaml', 'envoy/ads-bootstrap.yaml'];
 const read = (file: string) => readFileSync(new URL(`../../../${file}`, import.meta.url), 'utf8');
 
 let validator: ProtoValidator;
@@ -46,6 +46,31 @@ describe('the committed bootstrap examples', () => {
     expect(pexip.common_lb_config.override_host_status.statuses).toContain('DRAINING');
     const drainwatch = clusters.find((cluster) => cluster.name === source.api_config_source.cluster_names[0])!;
     expect(drainwatch.load_assignment.endpoints[0].lb_endpoints.length).toBeGreaterThanOrEqual(2);
+  });
+
+  test('the ADS example takes EDS over a gRPC ADS stream to drainwatch over HTTP/2, with a panic threshold of 0', () => {
+    const json = parse(read('envoy/ads-bootstrap.yaml'));
+    const ads = json.dynamic_resources.ads_config;
+    expect(ads.api_type).toBe('GRPC');
+    const clusters = json.static_resources.clusters as Record<string, any>[];
+    const pexip = clusters.find((cluster) => cluster.name === 'pexip')!;
+    expect(pexip.eds_cluster_config.eds_config.ads).toEqual({});
+    expect(pexip.eds_cluster_config.service_name).toBe('pexip');
+    expect(pexip.common_lb_config.healthy_panic_threshold).toEqual({ value: 0 });
+    expect(pexip.common_lb_config.override_host_status.statuses).toContain('DRAINING');
+    const xds = clusters.find((cluster) => cluster.name === ads.grpc_services[0].envoy_grpc.cluster_name)!;
+    expect(xds.type).toBe('STATIC');
+    expect(xds.typed_extension_protocol_options['envoy.extensions.upstreams.http.v3.HttpProtocolOptions'].explicit_http_config.http2_protocol_options).toBeDefined();
+  });
+
+  test('the ADS example fails the check without HTTP/2 options spelled right', () => {
+    const text = read('envoy/ads-bootstrap.yaml');
+    const changed = text.replace('http2_protocol_options:', 'http2_protocol_option:');
+    expect(changed).not.toBe(text);
+    expect(errorsOf(parse(changed))).toEqual([
+      expect.stringMatching(/http2_protocol_option: unknown field/),
+      expect.stringMatching(/explicit_http_config: one of .*http2_protocol_options.* is required/),
+    ]);
   });
 
   test('the health-check example sends every check to drainwatch with the node name and retries the unknown status', async () => {

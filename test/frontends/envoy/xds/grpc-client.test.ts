@@ -1,5 +1,6 @@
 // gRPC's real xDS client (@grpc/grpc-js-xds) on xds:///pexip, fed by drainwatch, calling three test nodes.
 
+import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, test } from 'vitest';
 import { status } from '@grpc/grpc-js';
 import { TYPE_URLS } from '../../../../src/frontends/envoy/xds/protos.js';
@@ -12,10 +13,10 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function fleetWithClient(options: Parameters<typeof startFleet>[0] = {}): Promise<{ fleet: Fleet; client: XdsTestClient }> {
+async function fleetWithClient(options: Parameters<typeof startFleet>[0] = {}, bootstrap?: Parameters<typeof xdsClient>[3]): Promise<{ fleet: Fleet; client: XdsTestClient }> {
   const fleet = await startFleet(options);
   cleanups.push(() => fleet.close());
-  const client = xdsClient('pexip', fleet.port);
+  const client = xdsClient('pexip', fleet.port, 'grpc-test-client', bootstrap);
   cleanups.push(() => client.close());
   return { fleet, client };
 }
@@ -39,12 +40,14 @@ async function tally(client: XdsTestClient, calls: number): Promise<Record<strin
 }
 
 describe('a proxyless gRPC client fed by drainwatch', () => {
-  test('resolves xds:///pexip with nothing but drainwatch (LDS, RDS, CDS, EDS over ADS) and spreads calls over the three nodes', async () => {
-    const { fleet, client } = await fleetWithClient();
+  test('resolves xds:///pexip with the example bootstrap and nothing but drainwatch (LDS, RDS, CDS, EDS over ADS), spreading calls over the three nodes', async () => {
+    const example = JSON.parse(readFileSync(new URL('../../../../envoy/grpc-proxyless-bootstrap.json', import.meta.url), 'utf8'));
+    const { fleet, client } = await fleetWithClient({}, example);
     await client.which(); // first call: the client has fetched everything and connected
     const counts = await tally(client, 30);
     expect(Object.keys(counts).sort()).toEqual(['px01', 'px02', 'px03']);
     for (const count of Object.values(counts)) expect(count).toBeGreaterThanOrEqual(5);
+    expect(fleet.server.streams()[0]!.node?.id).toBe(example.node.id);
     const types = new Set(fleet.events.seen.flatMap((event) => (event.outcome?.kind === 'ack' ? [event.outcome.typeUrl] : [])));
     expect(types).toEqual(new Set([TYPE_URLS.listener, TYPE_URLS.route, TYPE_URLS.cluster, TYPE_URLS.endpoint]));
   });

@@ -85,11 +85,13 @@ export type XdsTestClient = {
  * A client of `xds:///<target>` with its own bootstrap (gRPC's per-channel test option), so
  * every test gets a fresh XdsClient talking to its own drainwatch.
  */
-export function xdsClient(target: string, xdsPort: number, nodeId = 'grpc-test-client'): XdsTestClient {
-  const bootstrap = {
-    xds_servers: [{ server_uri: `127.0.0.1:${xdsPort}`, channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3'] }],
-    node: { id: nodeId, cluster: 'drainwatch-tests', locality: { region: 'test' } },
-  };
+export function xdsClient(target: string, xdsPort: number, nodeId = 'grpc-test-client', template?: { xds_servers: { server_uri: string }[] }): XdsTestClient {
+  const bootstrap = template
+    ? { ...template, xds_servers: template.xds_servers.map((server) => ({ ...server, server_uri: `127.0.0.1:${xdsPort}` })) }
+    : {
+      xds_servers: [{ server_uri: `127.0.0.1:${xdsPort}`, channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3'] }],
+      node: { id: nodeId, cluster: 'drainwatch-tests', locality: { region: 'test' } },
+    };
   const client = new NodeClient(`xds:///${target}`, grpc.credentials.createInsecure(), {
     'grpc.TEST_ONLY_DO_NOT_USE_IN_PROD.xds_bootstrap_config': JSON.stringify(bootstrap),
   }) as unknown as grpc.Client & Record<'Which' | 'Hold', (request: Buffer, options: grpc.CallOptions, callback: (error: grpc.ServiceError | null, value?: Buffer) => void) => void>;
