@@ -79,6 +79,23 @@ export class Metrics {
     labelNames: ['result'] as const,
     registers: [this.registry],
   });
+  readonly xdsRequests = new Counter({
+    name: 'drainwatch_envoy_xds_requests_total',
+    help: 'xDS DiscoveryRequests on gRPC streams, by resource type (endpoint, cluster, listener, route, other) and result (subscribe, ack, nack, stale, invalid).',
+    labelNames: ['type', 'result'] as const,
+    registers: [this.registry],
+  });
+  readonly xdsPushes = new Counter({
+    name: 'drainwatch_envoy_xds_responses_total',
+    help: 'xDS DiscoveryResponses written to gRPC streams, by resource type.',
+    labelNames: ['type'] as const,
+    registers: [this.registry],
+  });
+  readonly xdsStreams = new Gauge({
+    name: 'drainwatch_envoy_xds_streams',
+    help: 'xDS gRPC streams open now (ADS and EDS).',
+    registers: [this.registry],
+  });
   readonly nginxRenders = new Counter({
     name: 'drainwatch_nginx_renders_total',
     help: 'NGINX upstream renderings, by result (written, unchanged, test_failed, write_failed, restore_failed, empty).',
