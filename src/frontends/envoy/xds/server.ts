@@ -114,7 +114,10 @@ export class XdsServer {
   private settleClose: (() => void) | null = null;
   port: number | null = null;
 
-  constructor(private readonly options: XdsServerOptions) {
+  private readonly options: XdsServerOptions;
+
+  constructor(options: XdsServerOptions) {
+    this.options = { ...options };
     this.clock = options.clock ?? Date.now;
     this.server = new Server({
       'grpc.keepalive_time_ms': options.keepaliveTimeMs ?? 30_000,
@@ -133,6 +136,16 @@ export class XdsServer {
     this.port = port;
     this.unsubscribe = this.options.source.onChange(() => this.push());
     return port;
+  }
+
+  /**
+   * New resource settings (a reload): streams stay open and get the re-rendered resources
+   * at once; listen address, keepalive and limits need a new server.
+   */
+  reconfigure(resources: Pick<XdsServerOptions, 'clusterName' | 'shape' | 'proxyless'>): void {
+    Object.assign(this.options, resources);
+    this.catalog = null;
+    this.push();
   }
 
   /** The streams open now. */
