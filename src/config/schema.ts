@@ -150,6 +150,10 @@ export const PolicySchema = z.strictObject({
   min_ready_capacity: fraction.default(0.5),
 });
 
+const backendName = nonEmpty('the HAProxy backend name').regex(/^[A-Za-z0-9._:-]+$/, {
+  error: 'must be an HAProxy backend name (letters, digits, ".", "_", ":" and "-")',
+});
+
 export const HaproxySchema = z.strictObject({
   agent: z
     .strictObject({
@@ -160,6 +164,8 @@ export const HaproxySchema = z.strictObject({
       allow: allowList,
       // HAProxy checks arrive one connection per server per interval; 512 from one address leaves headroom.
       max_connections_per_peer: int(1, 1_000_000).default(512),
+      /** HAProxy's agent-inter: a node not asked for 3 × this is `unreachable` in the agent evidence. */
+      expected_interval: duration({ min: 100 }).default(2000),
     })
     .nullable()
     .prefault({}),
@@ -167,10 +173,21 @@ export const HaproxySchema = z.strictObject({
     .array(
       z.strictObject({
         socket: runtimeSocket,
-        backend: nonEmpty('the HAProxy backend name').regex(/^[A-Za-z0-9._:-]+$/, {
-          error: 'must be an HAProxy backend name (letters, digits, ".", "_", ":" and "-")',
-        }),
+        backend: backendName,
         resync_interval: duration({ min: 1000 }).default(30_000),
+        timeout: duration({ min: 10 }).default(2000),
+        /** How often `show servers state` reads the backend back (a divergence is repaired at once). */
+        read_interval: duration({ min: 100 }).default(2000),
+      }),
+    )
+    .default([]),
+  /** Read-only runtime API sockets of backends steered by the agent: read back and reported, never written. */
+  observe: z
+    .array(
+      z.strictObject({
+        socket: runtimeSocket,
+        backend: backendName,
+        interval: duration({ min: 100 }).default(2000),
         timeout: duration({ min: 10 }).default(2000),
       }),
     )
@@ -193,6 +210,8 @@ export const HttpSchema = z.strictObject({
 
 export const EnvoySchema = z.strictObject({
   cluster_name: nonEmpty('the Envoy cluster name').default('pexip'),
+  /** The refresh_delay Envoy's REST EDS config source polls with (a client silent for 6 × this is `unreachable`). */
+  refresh_delay: duration({ min: 10 }).default(1000),
 });
 
 export const NginxUpstreamSchema = z.strictObject({
@@ -203,6 +222,8 @@ export const NginxUpstreamSchema = z.strictObject({
   settle: duration().default(2000),
   min_reload_interval: duration().default(5000),
   command_timeout: duration({ min: 100 }).default(30_000),
+  /** How often the file on disk is checked against what drainwatch wrote (rewritten when it drifted). */
+  read_interval: duration({ min: 100 }).default(2000),
 });
 
 export const StateSchema = z.strictObject({
