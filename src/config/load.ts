@@ -193,6 +193,13 @@ function checkRules(config: Config, env: NodeJS.ProcessEnv, errors: string[]): S
     if (backends.has(key)) errors.push(`haproxy.runtime_api[${index}]: backend "${entry.backend}" on ${entry.socket.text} is listed twice`);
     backends.add(key);
   });
+  const observed = new Set<string>();
+  config.haproxy.observe.forEach((entry, index) => {
+    const key = `${entry.socket.text} ${entry.backend}`;
+    if (observed.has(key)) errors.push(`haproxy.observe[${index}]: backend "${entry.backend}" on ${entry.socket.text} is listed twice`);
+    if (backends.has(key)) errors.push(`haproxy.observe[${index}]: backend "${entry.backend}" on ${entry.socket.text} is already read back as a haproxy.runtime_api entry (push mode); list it once`);
+    observed.add(key);
+  });
 
   const upstreams = new Set<string>();
   config.nginx.upstreams.forEach((upstream, index) => {

@@ -5,6 +5,7 @@ import type { Config } from '../config/schema.js';
 import type { Secrets } from '../config/load.js';
 import type { Logger } from '../core/logger.js';
 import type { StateCore } from '../core/state.js';
+import type { LoadBalancerSync } from '../core/lb-sync.js';
 import type { SnapshotSource } from '../core/snapshot.js';
 import type { Metrics } from '../operator/metrics/registry.js';
 
@@ -21,6 +22,8 @@ export type FrontendContext = {
   app: Hono;
   /** Epoch milliseconds; every front-end reads time here (never Date.now) so tests can use fake timers. */
   clock: () => number;
+  /** The load-balancer sync model (DESIGN §2b): front-ends register targets and report read-backs. Absent in some unit tests. */
+  sync?: LoadBalancerSync;
 };
 
 /**

@@ -18,7 +18,9 @@ const ID = nginxTargetId('pexip');
 
 async function setup(options: { file?: (dir: string) => string } = {}) {
   vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
-  onTestFinished(() => vi.useRealTimers());
+  onTestFinished(() => {
+    vi.useRealTimers();
+  });
   const dir = mkdtempSync(join(tmpdir(), 'drainwatch-nginx-sync-'));
   onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
   const file = options.file?.(dir) ?? join(dir, 'pexip-upstream.conf');
@@ -39,7 +41,7 @@ async function setup(options: { file?: (dir: string) => string } = {}) {
   const sync = new LoadBalancerSync();
   const upstream: NginxUpstreamConfig = {
     name: 'pexip', file, test_command: ['nginx', '-t'], reload_command: ['nginx', '-s', 'reload'],
-    settle: 50, min_reload_interval: 200, command_timeout: 1000,
+    settle: 50, min_reload_interval: 200, command_timeout: 1000, read_interval: 500,
   };
   const writer = new NginxWriter({ upstream, source: core, logger: silentLogger, metrics: new Metrics({ processMetrics: false }), run, sync, readIntervalMs: 500 });
   onTestFinished(() => writer.close());

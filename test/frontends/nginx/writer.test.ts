@@ -51,7 +51,7 @@ async function setup(options: Partial<NginxUpstreamConfig> = {}, initial?: strin
   const metrics = new Metrics({ processMetrics: false });
   const upstream: NginxUpstreamConfig = {
     name: 'pexip', file, test_command: ['nginx', '-t'], reload_command: ['nginx', '-s', 'reload'],
-    settle: 50, min_reload_interval: 200, command_timeout: 1000, ...options,
+    settle: 50, min_reload_interval: 200, command_timeout: 1000, read_interval: 2000, ...options,
   };
   const writer = new NginxWriter({ upstream, source: core, logger: silentLogger, metrics, run });
   onTestFinished(() => writer.close());
