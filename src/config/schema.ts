@@ -137,6 +137,8 @@ export const ManagementSchema = z.strictObject({
   status_url_template: z.string().default('https://{address}/api/client/v2/status'),
   /** Configuration-object field holding a discovered node's traffic port (the simulator's `x_sim_port`); null: node_port. */
   port_field: nonEmpty('a field name of the configuration worker_vm object').nullable().default(null),
+  /** true: maintenance plans may set maintenance_mode on worker_vm configuration records; false: drainwatch never writes. */
+  maintenance_writes: z.boolean({ error: 'must be true or false' }).default(false),
 });
 
 export const PolicySchema = z.strictObject({
