@@ -210,10 +210,30 @@ export const HttpSchema = z.strictObject({
   max_event_streams_per_peer: int(1, 100_000).default(16),
 });
 
+/** xDS over gRPC (absent: off). Durations in ms. */
+export const EnvoyGrpcSchema = z.strictObject({
+  listen: listen('127.0.0.1:18000'),
+  /** Serve a Listener, RouteConfiguration and Cluster too, so proxyless gRPC clients can dial xds:///<listener>. */
+  proxyless: z.strictObject({ listener: nonEmpty('the listener name gRPC clients dial as xds:///NAME') }).nullable().default(null),
+  /** endpoint: weights on endpoints (Envoy); locality_per_node: one locality per node carrying its weight (gRPC round robin). */
+  weights: z.enum(['endpoint', 'locality_per_node'], { error: 'must be "endpoint" or "locality_per_node"' }).default('endpoint'),
+  keepalive_time: duration({ min: 1000 }).default(30_000),
+  keepalive_timeout: duration({ min: 100 }).default(10_000),
+  /** A client that takes no response for this long is dropped. */
+  stall_timeout: duration({ min: 100 }).default(30_000),
+  max_streams: int(1, 100_000).default(1000),
+  max_streams_per_connection: int(1, 10_000).default(100),
+});
+
 export const EnvoySchema = z.strictObject({
   cluster_name: nonEmpty('the Envoy cluster name').default('pexip'),
   /** The refresh_delay Envoy's REST EDS config source polls with (a client silent for 6 × this is `unreachable`). */
   refresh_delay: duration({ min: 10 }).default(1000),
+  /** The locality of every EDS endpoint group (gRPC clients reject groups without one). */
+  locality: z
+    .strictObject({ region: nonEmpty('the locality region').default('drainwatch'), zone: z.string().default(''), sub_zone: z.string().default('') })
+    .prefault({}),
+  grpc: EnvoyGrpcSchema.nullable().default(null),
 });
 
 export const NginxUpstreamSchema = z.strictObject({
@@ -254,3 +274,4 @@ export const ConfigSchema = z.strictObject({
 /** The validated configuration: snake_case keys as written, durations in milliseconds. */
 export type Config = z.output<typeof ConfigSchema>;
 export type NginxUpstreamConfig = z.output<typeof NginxUpstreamSchema>;
+export type EnvoyGrpcConfig = z.output<typeof EnvoyGrpcSchema>;

@@ -5,27 +5,12 @@ import { combineObservers, XdsServer } from './server.js';
 import { createXdsSync } from './sync-targets.js';
 import { TYPE_URLS } from './protos.js';
 import type { Config } from '../../../config/schema.js';
-import type { LoadBalancerSync } from '../../../core/lb-sync.js';
 import type { EdsShape } from '../eds-format.js';
 import type { Frontend, FrontendContext } from '../../frontend.js';
 import type { XdsObserver, XdsServerOptions } from './server.js';
 
 export { XdsServer, combineObservers } from './server.js';
 export { createXdsSync, xdsTargetId } from './sync-targets.js';
-
-/** `envoy.grpc` as validated by the config schema (durations in ms, listen parsed). */
-export type EnvoyGrpcConfig = {
-  listen: { host: string; port: number; text?: string };
-  proxyless?: { listener: string } | null;
-  weights?: 'endpoint' | 'locality_per_node';
-  keepalive_time?: number;
-  keepalive_timeout?: number;
-  max_streams?: number;
-  max_streams_per_connection?: number;
-  stall_timeout?: number;
-};
-
-type EnvoyConfig = Config['envoy'] & { grpc?: EnvoyGrpcConfig | null; locality?: EdsShape['locality'] };
 
 /** How long a reload that replaces the listener waits for streams to end before dropping them. */
 const RELOAD_GRACE_MS = 2000;
@@ -37,12 +22,11 @@ const typeLabel = (typeUrl: string) => TYPE_LABELS[typeUrl] ?? 'other';
 
 /** The resource shape both EDS doors render (REST must pass the same, so versions agree). */
 export function edsShapeOf(config: Config): EdsShape {
-  const envoy = config.envoy as EnvoyConfig;
-  return { locality: envoy.locality ?? {}, weights: envoy.grpc?.weights ?? 'endpoint' };
+  return { locality: config.envoy.locality, weights: config.envoy.grpc?.weights ?? 'endpoint' };
 }
 
 function serverSettings(config: Config): Omit<XdsServerOptions, 'source' | 'logger' | 'observer' | 'clock'> | null {
-  const envoy = config.envoy as EnvoyConfig;
+  const envoy = config.envoy;
   const grpc = envoy.grpc;
   if (!grpc) return null;
   return {
@@ -64,13 +48,13 @@ const transportKey = (settings: ReturnType<typeof serverSettings>) =>
 
 /**
  * The gRPC xDS front-end (off while `envoy.grpc` is absent). Each client stream becomes a
- * closed-loop target when a sync model is given.
+ * closed-loop target when the context has a sync model.
  *
  * @example
- * const frontend = createEnvoyGrpc({ ...context, sync });
+ * const frontend = createEnvoyGrpc(context); // context.sync: each client becomes a target
  * await frontend.start?.(); // listening on envoy.grpc.listen
  */
-export function createEnvoyGrpc(context: FrontendContext & { sync?: LoadBalancerSync }): Frontend {
+export function createEnvoyGrpc(context: FrontendContext): Frontend {
   const { source, metrics, clock } = context;
   const logger = context.logger.child({ frontend: 'envoy-grpc' });
   const loop = context.sync ? createXdsSync({ sync: context.sync, source }) : null;
