@@ -1,6 +1,7 @@
 // Prometheus metrics: one long-lived registry; per-node gauges read the snapshot at scrape time.
 
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { registerBuildInfo, registerProcessMetrics } from './process.js';
 import { verdictAgeMs } from '../../core/snapshot.js';
 import type { SnapshotSource } from '../../core/snapshot.js';
 import type { NodeState, ProbeObservation } from '../../core/verdict.js';
@@ -233,7 +234,18 @@ export class Metrics {
         this.set(metrics.source?.snapshot().version ?? 0);
       },
     });
-    if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'drainwatch_' });
+    new Gauge({
+      name: 'drainwatch_node_state_since_timestamp_seconds',
+      help: 'Unix time each node entered its current state (the verdict\'s since); one series per node, labelled with that state.',
+      labelNames: ['node', 'state'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const node of metrics.source?.snapshot().nodes ?? []) this.set({ node: node.name, state: node.state }, node.since / 1000);
+      },
+    });
+    registerBuildInfo(this.registry);
+    if (options.processMetrics !== false) registerProcessMetrics(this.registry);
   }
 
   /** Points the per-node gauges at a snapshot source. */

@@ -79,7 +79,7 @@ describe('GET /metrics', () => {
     await sim.setPhase('px02', 'maintenance', 'Free text reason that must not become a label');
     await waitFor(async () => (await scrape(svc.url)).text.includes('drainwatch_node_state{node="px02",state="draining"} 1'), 5000);
     const { families } = await scrape(svc.url);
-    const allowed = new Set(['node', 'state', 'reason', 'outcome', 'from', 'to', 'result', 'code', 'upstream', 'kind', 'method', 'le', 'version', 'space', 'type', 'major', 'minor', 'patch']);
+    const allowed = new Set(['node', 'state', 'reason', 'outcome', 'from', 'to', 'result', 'code', 'upstream', 'kind', 'method', 'le', 'version', 'node_version', 'space', 'type', 'major', 'minor', 'patch']);
     for (const family of families.values()) {
       for (const sample of family.metrics) {
         for (const [label, value] of Object.entries(sample.labels ?? {})) {
