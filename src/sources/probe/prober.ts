@@ -1,10 +1,13 @@
-// The status prober: one GET of /api/client/v2/status per call, classified into a ProbeObservation.
+// The status prober: one GET of /api/client/v2/status per probe over undici's dispatch(), classified into a ProbeObservation.
 
-import { request } from 'undici';
+import { createSecureContext } from 'node:tls';
+import { Client, buildConnector } from 'undici';
 import { sanitize } from '../../core/text.js';
-import { createHttpAgent, describeNetworkError } from '../http-client.js';
-import type { Agent, Dispatcher } from 'undici';
+import { describeNetworkError } from '../http-client.js';
+import { DeadlineQueue } from './deadlines.js';
+import type { Dispatcher } from 'undici';
 import type { HttpTlsOptions } from '../http-client.js';
+import type { Expirable } from './deadlines.js';
 import type { NodeSpec, ProbeObservation, ProbeReason } from '../../core/verdict.js';
 
 export type ProberOptions = {
@@ -18,11 +21,191 @@ export type ProberOptions = {
   clock?: () => number;
 };
 
+/** Receives one probe's observation, exactly once (the scheduler's per-node object is one). */
+export type ProbeSink = { settle(observation: ProbeObservation): void };
+
 /** How much of a 503 body is read to find the node's maintenance message. */
 const MESSAGE_BYTES = 4096;
+/** Request headers, shared by every probe (undici reads them, never changes them). */
+const HEADERS = ['accept', 'application/json', 'user-agent', 'drainwatch'];
+
+/** The abort reasons the prober itself gives (matched by identity, never shown). */
+const DEADLINE = Object.assign(new Error('probe deadline'), { code: 'DW_PROBE_DEADLINE' });
+const BODY_CUT = Object.assign(new Error('probe body over the limit'), { code: 'DW_PROBE_BODY_CUT' });
+
+/** What every node's probe shares: settings, the deadline queue and the undici connector. */
+type Shared = {
+  clock: () => number;
+  timeoutMs: number;
+  bodyLimit: number;
+  deadlines: DeadlineQueue;
+  client(origin: string): Client;
+};
 
 /**
- * Probes nodes over a shared keep-alive undici Agent.
+ * One node's probe state, allocated once per status URL and reused by every probe of it: it is the
+ * undici dispatch handler (so a probe costs no closures, streams or AbortController) and the
+ * deadline queue's entry. undici 7's Client calls these legacy handler methods directly; a
+ * handler with the newer onRequestStart/onResponse* methods gets wrapped (a controller object
+ * and parsed headers per request), which is the allocation this class exists to avoid.
+ */
+class NodeProbe implements Expirable {
+  deadlineTicket = 0;
+  client: Client | null = null;
+  private readonly dispatchOptions: Dispatcher.DispatchOptions | null;
+  private readonly invalid: string | null;
+  private readonly origin: string;
+  private sink: ProbeSink | null = null;
+  private started = 0;
+  private latencyMs = 0;
+  private status = 0;
+  private received = 0;
+  private message: Buffer[] | null = null;
+  private messageBytes = 0;
+  private abortRequest: ((error?: Error) => void) | null = null;
+  private timedOut = false;
+  private outerReason: unknown = null;
+
+  constructor(
+    private readonly shared: Shared,
+    statusUrl: string,
+  ) {
+    let url: URL | null = null;
+    try {
+      url = new URL(statusUrl);
+    } catch {
+      // reported on every probe below, as the request would have been
+    }
+    const usable = url !== null && (url.protocol === 'http:' || url.protocol === 'https:');
+    this.invalid = usable ? null : `invalid status URL ${sanitize(statusUrl)}`;
+    this.origin = usable ? (url as URL).origin : '';
+    this.dispatchOptions = usable ? { path: `${(url as URL).pathname}${(url as URL).search}`, method: 'GET', headers: HEADERS } : null;
+  }
+
+  get busy(): boolean {
+    return this.sink !== null;
+  }
+
+  start(sink: ProbeSink): void {
+    const { clock, timeoutMs, deadlines } = this.shared;
+    this.sink = sink;
+    this.started = clock();
+    this.latencyMs = 0;
+    this.status = 0;
+    this.received = 0;
+    this.message = null;
+    this.messageBytes = 0;
+    this.abortRequest = null;
+    this.timedOut = false;
+    this.outerReason = null;
+    if (!this.dispatchOptions) return this.fail(new TypeError(this.invalid ?? 'invalid status URL'));
+    deadlines.add(this, this.started + timeoutMs);
+    this.client ??= this.shared.client(this.origin);
+    this.client.dispatch(this.dispatchOptions, this);
+  }
+
+  /** The deadline passed: abort the request; its onError settles the probe as a timeout. */
+  expire(): void {
+    this.timedOut = true;
+    this.cancel(DEADLINE);
+  }
+
+  /** Aborts the probe in flight for another reason (a caller's signal, destroy). */
+  abortWith(reason: unknown): void {
+    if (!this.sink) return;
+    this.outerReason = reason ?? new Error('probe aborted');
+    this.cancel(reason instanceof Error ? reason : new Error(String(reason)));
+  }
+
+  // --- undici dispatch handler ---
+
+  onConnect(abort: (error?: Error) => void): void {
+    this.abortRequest = abort;
+  }
+
+  onHeaders(statusCode: number): boolean {
+    if (statusCode < 200) return true; // 1xx: the real answer follows
+    this.status = statusCode;
+    this.latencyMs = this.shared.clock() - this.started;
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    this.received += chunk.length;
+    if (this.status === 503 && this.messageBytes < MESSAGE_BYTES) {
+      // A copy of just what the message needs: the chunk itself may be a view of a large read.
+      const part = Buffer.from(chunk.subarray(0, MESSAGE_BYTES - this.messageBytes));
+      (this.message ??= []).push(part);
+      this.messageBytes += part.length;
+    }
+    // Past the limit the connection is not worth saving: the answer is decided by its status.
+    if (this.received > this.shared.bodyLimit) this.abortRequest?.(BODY_CUT);
+    return true;
+  }
+
+  onComplete(): void {
+    this.respond(false);
+  }
+
+  onError(error: Error): void {
+    if (!this.sink) return;
+    // Once the status line is in, the answer is decided by it; the body only mattered for reuse.
+    if (this.status >= 200) return this.respond(true);
+    if (this.timedOut) return this.timeout();
+    this.fail(this.outerReason ?? error);
+  }
+
+  // --- outcomes ---
+
+  private respond(bodyFailed: boolean): void {
+    const status = this.status;
+    if (status === 503) {
+      const detail = bodyFailed ? '' : maintenanceMessage(this.message);
+      return this.settle('maintenance', 'maintenance', detail, status, this.latencyMs);
+    }
+    if (status === 200) return this.settle('available', 'ok', '', status, this.latencyMs);
+    this.settle('failure', httpReason(status), `HTTP ${status}`, status, this.latencyMs);
+  }
+
+  private timeout(): void {
+    this.settle('failure', 'timeout', `no answer within ${this.shared.timeoutMs}ms`, null, this.shared.clock() - this.started);
+  }
+
+  private fail(error: unknown): void {
+    this.settle('failure', classifyError(error), describeNetworkError(error), null, this.shared.clock() - this.started);
+  }
+
+  private settle(outcome: ProbeObservation['outcome'], reason: ProbeReason, detail: string, status: number | null, latencyMs: number): void {
+    const sink = this.sink;
+    if (!sink) return;
+    this.sink = null;
+    this.abortRequest = null;
+    this.message = null;
+    this.shared.deadlines.cancel(this);
+    sink.settle({ outcome, reason, detail, status, latencyMs, at: this.shared.clock() });
+  }
+
+  private cancel(reason: Error): void {
+    if (!this.sink) return;
+    if (this.abortRequest) {
+      this.abortRequest(reason); // on the socket: undici errors the request (onError) and drops the socket
+    } else if (this.client) {
+      // Still connecting: only destroying the node's client stops the connect; a fresh one follows.
+      const client = this.client;
+      this.client = null;
+      client.destroy(reason).catch(() => undefined);
+    }
+    // Both paths call onError synchronously; this is the backstop should undici ever not.
+    if (this.sink) {
+      if (this.timedOut) this.timeout();
+      else this.fail(this.outerReason ?? reason);
+    }
+  }
+}
+
+/**
+ * Probes nodes over keep-alive connections, one undici Client per node (probes of one node never
+ * overlap, so one connection each), with one deadline queue for every probe in flight.
  *
  * @example
  * const prober = new Prober({ timeoutMs: 800 });
@@ -30,81 +213,111 @@ const MESSAGE_BYTES = 4096;
  * await prober.close();
  */
 export class Prober {
-  private readonly agent: Agent;
-  private readonly clock: () => number;
-  private readonly bodyLimit: number;
+  private readonly probes = new Map<string, NodeProbe>();
+  /** Probes started beside a busy one of the same URL (only through `probe()`), until they settle. */
+  private readonly extra = new Set<NodeProbe>();
+  private readonly shared: Shared;
+  private readonly connector: buildConnector.connector;
+  private readonly keepAliveMs: number;
 
-  constructor(private readonly options: ProberOptions) {
-    this.clock = options.clock ?? Date.now;
-    this.bodyLimit = options.bodyLimit ?? 64 * 1024;
-    this.agent = createHttpAgent({
-      timeoutMs: options.timeoutMs,
-      connections: 1, // probes of one node never overlap, so one socket per node is enough
-      keepAliveMs: options.keepAliveMs ?? 30_000,
-      tls: options.tls,
+  constructor(options: ProberOptions) {
+    const tls = options.tls ?? {};
+    this.keepAliveMs = options.keepAliveMs ?? 30_000;
+    this.connector = buildConnector({
+      timeout: options.timeoutMs,
+      rejectUnauthorized: !tls.insecureSkipVerify,
+      // One secure context for every node: a `ca` option alone is parsed again on every handshake.
+      ...(tls.ca ? { secureContext: createSecureContext({ ca: tls.ca }) } : {}),
+      ...(tls.servername ? { servername: tls.servername } : {}),
     });
+    this.shared = {
+      clock: options.clock ?? Date.now,
+      timeoutMs: options.timeoutMs,
+      bodyLimit: options.bodyLimit ?? 64 * 1024,
+      deadlines: new DeadlineQueue(options.clock ? { clock: options.clock } : {}),
+      client: (origin) =>
+        new Client(origin, {
+          pipelining: 1,
+          keepAliveTimeout: this.keepAliveMs,
+          keepAliveMaxTimeout: this.keepAliveMs,
+          // The deadline queue bounds every phase; undici's own per-request timers would only add cost.
+          headersTimeout: 0,
+          bodyTimeout: 0,
+          maxResponseSize: -1,
+          connect: this.connector,
+        }),
+    };
+  }
+
+  /** Starts one probe of `node`; `sink.settle` gets its observation exactly once (never throws). */
+  run(node: Pick<NodeSpec, 'statusUrl'>, sink: ProbeSink): void {
+    this.start(node.statusUrl, sink);
   }
 
   /** Probes one node; never throws: every failure becomes an observation. */
-  async probe(node: Pick<NodeSpec, 'statusUrl'>, signal?: AbortSignal): Promise<ProbeObservation> {
-    const started = this.clock();
-    const deadline = new AbortController();
-    const timer = setTimeout(() => deadline.abort(new ProbeDeadline()), this.options.timeoutMs);
-    const onOuterAbort = () => deadline.abort(signal?.reason);
-    signal?.addEventListener('abort', onOuterAbort, { once: true });
-    let latencyMs = 0;
-    try {
-      const response = await request(node.statusUrl, {
-        method: 'GET',
-        dispatcher: this.agent,
-        signal: deadline.signal,
-        headers: { accept: 'application/json', 'user-agent': 'drainwatch' },
+  probe(node: Pick<NodeSpec, 'statusUrl'>, signal?: AbortSignal): Promise<ProbeObservation> {
+    return new Promise((resolve) => {
+      let onAbort: (() => void) | null = null;
+      const probe = this.start(node.statusUrl, {
+        settle: (observation) => {
+          if (onAbort) signal?.removeEventListener('abort', onAbort);
+          resolve(observation);
+        },
       });
-      latencyMs = this.clock() - started;
-      return await this.classifyResponse(response, latencyMs, deadline.signal);
-    } catch (error) {
-      const timedOut = deadline.signal.reason instanceof ProbeDeadline;
-      const reason = timedOut ? 'timeout' : classifyError(error);
-      const detail = timedOut ? `no answer within ${this.options.timeoutMs}ms` : describeNetworkError(error);
-      return { outcome: 'failure', reason, detail, status: null, latencyMs: this.clock() - started, at: this.clock() };
-    } finally {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onOuterAbort);
-    }
+      if (!signal || !probe.busy) return;
+      if (signal.aborted) return probe.abortWith(signal.reason);
+      onAbort = () => probe.abortWith(signal.reason);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  /** Aborts the probe of `node` in flight, if any. */
+  abort(node: Pick<NodeSpec, 'statusUrl'>): void {
+    this.probes.get(node.statusUrl)?.abortWith(new Error('probe aborted'));
+  }
+
+  /** Drops a node's connection (it left the inventory or its URL changed); in-flight work finishes first. */
+  forget(node: Pick<NodeSpec, 'statusUrl'>): void {
+    const probe = this.probes.get(node.statusUrl);
+    if (!probe) return;
+    this.probes.delete(node.statusUrl);
+    probe.client?.close().catch(() => undefined);
   }
 
   /** Lets open connections finish, then closes them. */
   async close(): Promise<void> {
-    await this.agent.close();
+    await Promise.all([...this.probes.values(), ...this.extra].map((probe) => probe.client?.close().catch(() => undefined)));
   }
 
   /** Drops every connection now. */
   async destroy(): Promise<void> {
-    await this.agent.destroy();
+    const all = [...this.probes.values(), ...this.extra];
+    for (const probe of all) probe.abortWith(new Error('prober destroyed'));
+    await Promise.all(all.map((probe) => probe.client?.destroy().catch(() => undefined)));
+    this.shared.deadlines.clear();
   }
 
-  private async classifyResponse(
-    response: Dispatcher.ResponseData,
-    latencyMs: number,
-    signal: AbortSignal,
-  ): Promise<ProbeObservation> {
-    const status = response.statusCode;
-    const base = { status, latencyMs };
-    if (status === 503) {
-      const message = await readMessage(response.body, signal);
-      return { ...base, outcome: 'maintenance', reason: 'maintenance', detail: message, at: this.clock() };
+  private start(statusUrl: string, sink: ProbeSink): NodeProbe {
+    let probe = this.probes.get(statusUrl);
+    if (!probe) {
+      probe = new NodeProbe(this.shared, statusUrl);
+      this.probes.set(statusUrl, probe);
     }
-    // Decide on the status code alone; the body is only drained so the socket can be reused.
-    await response.body.dump({ limit: this.bodyLimit, signal }).catch(() => undefined);
-    const at = this.clock();
-    if (status === 200) return { ...base, outcome: 'available', reason: 'ok', detail: '', at };
-    return { ...base, outcome: 'failure', reason: httpReason(status), detail: `HTTP ${status}`, at };
-  }
-}
-
-class ProbeDeadline extends Error {
-  constructor() {
-    super('probe deadline');
+    if (probe.busy) {
+      // A second probe of a URL already in flight (probe() callers only): its own state and connection.
+      const extra = new NodeProbe(this.shared, statusUrl);
+      this.extra.add(extra);
+      extra.start({
+        settle: (observation) => {
+          this.extra.delete(extra);
+          extra.client?.close().catch(() => undefined);
+          sink.settle(observation);
+        },
+      });
+      return extra;
+    }
+    probe.start(sink);
+    return probe;
   }
 }
 
@@ -116,22 +329,9 @@ function httpReason(status: number): ProbeReason {
   return 'error';
 }
 
-/** Reads at most MESSAGE_BYTES of a maintenance answer and extracts its `result` text, best effort. */
-async function readMessage(body: Dispatcher.ResponseData['body'], signal: AbortSignal): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  try {
-    for await (const chunk of body as AsyncIterable<Buffer>) {
-      if (signal.aborted) break;
-      chunks.push(chunk);
-      size += chunk.length;
-      if (size >= MESSAGE_BYTES) break;
-    }
-  } catch {
-    return '';
-  } finally {
-    if (!body.destroyed && size >= MESSAGE_BYTES) body.destroy();
-  }
+/** The `result` (or `message`) text of a maintenance answer's JSON, sanitised; '' when there is none. */
+function maintenanceMessage(chunks: readonly Buffer[] | null): string {
+  if (!chunks) return '';
   try {
     const parsed = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { result?: unknown; message?: unknown };
     const text = typeof parsed.result === 'string' ? parsed.result : typeof parsed.message === 'string' ? parsed.message : '';
@@ -140,7 +340,6 @@ async function readMessage(body: Dispatcher.ResponseData['body'], signal: AbortS
     return '';
   }
 }
-
 
 const TLS_CODES = new Set([
   'DEPTH_ZERO_SELF_SIGNED_CERT',
