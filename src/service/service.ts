@@ -16,6 +16,11 @@ import { createAdminApi } from '../operator/api/nodes.js';
 import { createMetricsEndpoint } from '../operator/metrics/endpoint.js';
 import { createOverrideApi } from '../operator/api/overrides.js';
 import { createDashboard } from '../operator/dashboard/routes.js';
+import { createLoadBalancerApi } from '../operator/api/loadbalancers.js';
+import { LoadBalancerSync } from '../core/lb-sync.js';
+import { startSyncLoop } from './lb-sync-loop.js';
+import { createMaintenanceApi } from '../operator/api/maintenance.js';
+import { MaintenanceRunner } from './maintenance-runner.js';
 import { HAPROXY_FRONTENDS } from '../frontends/haproxy/index.js';
 import { ENVOY_FRONTENDS } from '../frontends/envoy/index.js';
 import { NGINX_FRONTENDS } from '../frontends/nginx/index.js';
@@ -36,7 +41,7 @@ export { staticNodes } from './inventory.js';
 /** Builds one front-end; the list below is the only place front-ends are wired. */
 export type FrontendFactory = (context: FrontendContext) => Frontend;
 
-const OPERATOR_FRONTENDS: readonly FrontendFactory[] = [createAdminApi, createOverrideApi, createMetricsEndpoint, createDashboard];
+const OPERATOR_FRONTENDS: readonly FrontendFactory[] = [createAdminApi, createOverrideApi, createMetricsEndpoint, createDashboard, createLoadBalancerApi];
 
 /** Started in this order; a new load balancer is one folder whose index exports its list, plus one entry here. */
 export const DEFAULT_FRONTENDS: readonly FrontendFactory[] = [...OPERATOR_FRONTENDS, ...HAPROXY_FRONTENDS, ...NGINX_FRONTENDS, ...ENVOY_FRONTENDS];
@@ -95,7 +100,12 @@ export class Service {
   private readonly scheduler: ProbeScheduler;
   private readonly http: HttpServer;
   private readonly frontends: Frontend[];
+  /** What every load balancer holds, read back (DESIGN §2b). */
+  readonly sync: LoadBalancerSync;
+  private readonly syncLoop: { stop(): void };
   private readonly management: ManagementSource;
+  /** Maintenance plans (one at a time), driven through /api/v1/maintenance. */
+  readonly maintenance: MaintenanceRunner;
   private discovered: NodeSpec[] = [];
   private readonly clock: () => number;
   private readonly smoother: WeightSmoother;
@@ -129,6 +139,8 @@ export class Service {
       weightLoad: (name, management, now) => this.smoother.load(name, management, now),
     });
     this.metrics.bind(this.core);
+    this.sync = new LoadBalancerSync({ now: clock });
+    this.syncLoop = startSyncLoop(this.sync, { logger: this.logger, metrics: this.metrics });
     this.management = new ManagementSource({
       sink: {
         inventory: () => this.core.inventory(),
@@ -141,6 +153,7 @@ export class Service {
       logger: this.logger,
       clock,
       onPoll: (result) => this.metrics.managementPolls.inc({ result }),
+      onSweep: (result) => this.maintenance.observeSweep(result),
     });
     const warnings = new MaintenanceWarnings({
       policy: () => this.loaded.config.policy,
@@ -151,7 +164,7 @@ export class Service {
       },
       onRecovered: (fields) => this.logger.info(fields, 'ready capacity is back above policy.min_ready_capacity'),
     });
-    this.core.onChange((snapshot) => warnings.observe(snapshot));
+    this.core.onChange((snapshot, changed) => warnings.observe(snapshot, changed));
     this.metrics.configReloadTime.set(clock() / 1000);
     this.core.onTransition((transition) => this.metrics.transitions.inc({ from: transition.from, to: transition.to }));
     this.prober = proberFor(config, clock);
@@ -160,7 +173,12 @@ export class Service {
       jitter: config.probe.jitter,
       concurrency: config.probe.concurrency,
       clock,
-      probe: (node, signal) => this.prober.probe(node, signal),
+      // The allocation-free path: the scheduler's per-node objects are the probes' sinks.
+      runner: {
+        run: (node, sink) => this.prober.run(node, sink),
+        abort: (node) => this.prober.abort(node),
+        forget: (node) => this.prober.forget(node),
+      },
       onResult: (node, observation) => {
         this.metrics.observeProbe(observation);
         this.core.recordProbe(node.name, observation);
@@ -177,9 +195,20 @@ export class Service {
       metrics: this.metrics,
       app: this.app,
       clock,
+      sync: this.sync,
     };
-    this.frontends = (options.frontends ?? DEFAULT_FRONTENDS).map((factory) => factory(context));
-    this.http = new HttpServer(this.app, { listen: config.http.listen, logger: this.logger });
+    this.maintenance = new MaintenanceRunner({
+      source: this.core, config: context.config, logger: this.logger, clock, registry: this.metrics.registry,
+      management: () => managementSettings(this.loaded),
+    });
+    // The maintenance API drives the plan runner (start, close, destroy), so it is always wired.
+    this.frontends = [...(options.frontends ?? DEFAULT_FRONTENDS).map((factory) => factory(context)), createMaintenanceApi({ ...context, maintenance: this.maintenance })];
+    this.http = new HttpServer(this.app, {
+      listen: config.http.listen,
+      logger: this.logger,
+      limits: () => this.loaded.config.http,
+      onRefused: (reason) => this.metrics.listenerRefusals.inc({ listener: 'http', reason }),
+    });
   }
 
   /** Starts probing and every front-end; rejects (after destroying what started) if a listener cannot bind. */
@@ -356,6 +385,7 @@ export class Service {
       await Promise.allSettled(this.frontends.map((frontend) => frontend.close()));
       await this.http.close(graceMs);
       await this.prober.close();
+      this.syncLoop.stop();
     })();
     // destroy() called by someone else while closing: close is over when destroy is.
     const finished = graceful.then(
@@ -375,6 +405,7 @@ export class Service {
   private async teardown(): Promise<void> {
     // Nothing here waits for a front-end to *close*: destroy aborts commands and drops sockets.
     this.core.close(); // no more snapshots: nothing schedules new work while the rest is torn down
+    this.syncLoop.stop();
     await Promise.allSettled([
       this.management.destroy(),
       Promise.resolve().then(() => this.scheduler.destroy()),

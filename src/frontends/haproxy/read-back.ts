@@ -8,6 +8,8 @@ import type { LoadBalancerSync, NodeReading } from '../../core/lb-sync.js';
 import type { Logger } from '../../core/logger.js';
 import type { NodeVerdict, Snapshot, SnapshotSource } from '../../core/snapshot.js';
 import type { RuntimeSocket } from '../../config/address.js';
+import type { Config } from '../../config/schema.js';
+import type { Frontend, FrontendContext } from '../frontend.js';
 import type { ServerState } from './servers-state.js';
 
 /** The sync-model id of one HAProxy backend on one stats socket. */
@@ -192,4 +194,65 @@ function canRepair(verdict: Pick<NodeVerdict, 'state' | 'weight'>, server: Serve
   if (verdict.state === 'unknown') return false;
   if (verdict.state === 'down') return true;
   return !compareServer(verdict, { ...server, opState: 'running' }).matches;
+}
+
+/**
+ * The read-back of one push-mode backend (`haproxy.runtime_api[]`), repairing through `pusher`;
+ * null without a sync model (unit-test contexts).
+ *
+ * @example readers = config.haproxy.runtime_api.flatMap((entry, i) => pushReader(context, entry, pushers[i]) ?? []);
+ */
+export function pushReader(
+  context: FrontendContext,
+  entry: Config['haproxy']['runtime_api'][number],
+  pusher: { repair(names: readonly string[]): void },
+): BackendReader | null {
+  if (!context.sync) return null;
+  return new BackendReader({
+    source: context.source, sync: context.sync, socket: entry.socket, socketText: entry.socket.text, backend: entry.backend,
+    mode: 'push', intervalMs: entry.read_interval, timeoutMs: entry.timeout,
+    // A push lands within one command round trip: the next read after it must show it.
+    budgetMs: entry.read_interval + entry.timeout,
+    logger: context.logger.child({ frontend: 'haproxy-runtime' }),
+    repair: (names) => pusher.repair(names),
+  });
+}
+
+/**
+ * The `haproxy-observe` front-end: reads back every `haproxy.observe[]` backend (agent mode,
+ * report only); a reload that changes the list replaces the readers.
+ *
+ * @example HAPROXY_FRONTENDS = [createHaproxyAgent, createHaproxyRuntime, createHaproxyObserve]
+ */
+export function createHaproxyObserve(context: FrontendContext): Frontend {
+  let readers: BackendReader[] = [];
+  let applied = '';
+  const build = (config: Config): BackendReader[] => {
+    const { sync } = context;
+    if (!sync) return [];
+    const agentMs = config.haproxy.agent?.expected_interval ?? 2000;
+    return config.haproxy.observe.map((entry) => new BackendReader({
+      source: context.source, sync, socket: entry.socket, socketText: entry.socket.text, backend: entry.backend,
+      mode: 'agent', intervalMs: entry.interval, timeoutMs: entry.timeout,
+      // The agent carries a change at its next check; the read after that shows it.
+      budgetMs: agentMs + entry.interval + entry.timeout,
+      logger: context.logger.child({ frontend: 'haproxy-observe' }),
+    }));
+  };
+  const apply = async (): Promise<void> => {
+    const config = context.config();
+    const wanted = JSON.stringify([config.haproxy.observe, config.haproxy.agent?.expected_interval]);
+    if (wanted === applied) return;
+    const old = readers;
+    readers = build(config);
+    applied = wanted;
+    await Promise.all(old.map((reader) => reader.close()));
+    for (const reader of readers) reader.start();
+  };
+  const stop = async (how: 'close' | 'destroy'): Promise<void> => {
+    const old = readers;
+    readers = [];
+    await Promise.all(old.map((reader) => reader[how]()));
+  };
+  return { name: 'haproxy-observe', start: apply, reload: apply, close: () => stop('close'), destroy: () => stop('destroy') };
 }

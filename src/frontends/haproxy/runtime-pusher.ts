@@ -2,6 +2,8 @@
 
 import { pushKey, processIdentity, runtimeCommands } from './runtime-commands.js';
 import { sendCliCommands } from './runtime-client.js';
+import { pushReader } from './read-back.js';
+import type { BackendReader } from './read-back.js';
 import type { RuntimeSocket } from '../../config/address.js';
 import type { Config } from '../../config/schema.js';
 import type { Logger } from '../../core/logger.js';
@@ -101,6 +103,15 @@ export class RuntimePusher {
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.again = null;
     await this.idle();
+  }
+
+  /** Re-asserts these servers now, whatever was acknowledged before (the read-back found them changed). */
+  repair(names: readonly string[]): void {
+    for (const name of names) {
+      this.pushed.delete(name);
+      this.unknownServers.delete(name);
+    }
+    this.request('changes');
   }
 
   /** Stops now: clears every timer and drops the socket of a push in flight. Idempotent. */
@@ -210,6 +221,8 @@ export class RuntimePusher {
 export function createHaproxyRuntime(context: FrontendContext): Frontend & { pushers(): readonly RuntimePusher[] } {
   const logger = context.logger.child({ frontend: 'haproxy-runtime' });
   let pushers: RuntimePusher[] = [];
+  // Each backend is read back too, repaired through its own pusher (issue 12).
+  let readers: BackendReader[] = [];
   let applied = '';
 
   const build = (config: Config): RuntimePusher[] =>
@@ -232,10 +245,13 @@ export function createHaproxyRuntime(context: FrontendContext): Frontend & { pus
     const wanted = JSON.stringify(config.haproxy.runtime_api);
     if (wanted === applied) return;
     const old = pushers;
+    const oldReaders = readers;
     pushers = build(config);
+    readers = config.haproxy.runtime_api.flatMap((entry, i) => pushReader(context, entry, pushers[i]!) ?? []);
     applied = wanted;
-    await Promise.all(old.map((pusher) => pusher.close()));
+    await Promise.all([...old.map((pusher) => pusher.close()), ...oldReaders.map((reader) => reader.close())]);
     for (const pusher of pushers) pusher.start();
+    for (const reader of readers) reader.start();
   };
 
   return {
@@ -243,14 +259,16 @@ export function createHaproxyRuntime(context: FrontendContext): Frontend & { pus
     start: apply,
     reload: apply,
     async close() {
-      const old = pushers;
+      const old = [...pushers, ...readers];
       pushers = [];
-      await Promise.all(old.map((pusher) => pusher.close()));
+      readers = [];
+      await Promise.all(old.map((each) => each.close()));
     },
     async destroy() {
-      const old = pushers;
+      const old = [...pushers, ...readers];
       pushers = [];
-      await Promise.all(old.map((pusher) => pusher.destroy()));
+      readers = [];
+      await Promise.all(old.map((each) => each.destroy()));
     },
     pushers: () => pushers,
   };

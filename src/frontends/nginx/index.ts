@@ -21,7 +21,10 @@ export function createNginxFrontend(context: FrontendContext, options: NginxFron
   let closed = false;
 
   const build = (upstream: NginxUpstreamConfig): NginxWriter =>
-    new NginxWriter({ upstream, source: context.source, logger: context.logger, metrics: context.metrics, ...options, clock: options.clock ?? context.clock });
+    new NginxWriter({
+      upstream, source: context.source, logger: context.logger, metrics: context.metrics, ...options,
+      clock: options.clock ?? context.clock, sync: context.sync, readIntervalMs: upstream.read_interval,
+    });
 
   context.app.get('/nginx/:file', (c) => {
     const file = c.req.param('file');

@@ -1,6 +1,7 @@
 // GET /api/v1/loadbalancers: every load-balancer target with its status and per-node want/have (read-only, no token).
 
-import type { LoadBalancerSync, SyncStatus, TargetSync } from '../../core/lb-sync.js';
+import { LoadBalancerSync } from '../../core/lb-sync.js';
+import type { SyncStatus, TargetSync } from '../../core/lb-sync.js';
 import type { Frontend, FrontendContext } from '../../frontends/frontend.js';
 
 export type LoadBalancerNodeJson = { name: string; status: SyncStatus; want: string | null; have: string | null; since: string; reason: string };
@@ -56,8 +57,10 @@ export function loadBalancersJson(sync: LoadBalancerSync, now: number): { genera
  *
  * @example curl -s localhost:9555/api/v1/loadbalancers | jq '.loadbalancers[] | {id, status}'
  */
-export function createLoadBalancerApi(context: FrontendContext & { sync: LoadBalancerSync }): Frontend {
-  const { app, sync } = context;
+export function createLoadBalancerApi(context: FrontendContext): Frontend {
+  const { app } = context;
+  // A context without the model (some unit tests) serves an empty list.
+  const sync = context.sync ?? new LoadBalancerSync();
   app.get('/api/v1/loadbalancers', (c) => c.json(loadBalancersJson(sync, context.clock())));
   app.get('/api/v1/loadbalancers/:id', (c) => {
     const id = c.req.param('id');

@@ -2,6 +2,7 @@
 
 import { verdictAgeMs } from '../../core/snapshot.js';
 import type { NodeVerdict } from '../../core/snapshot.js';
+import type { SyncStatus } from '../../core/lb-sync.js';
 
 export type NodeJson = {
   name: string;
@@ -23,12 +24,14 @@ export type NodeJson = {
   source: NodeVerdict['source'];
   status_url: string;
   probe: { reason: string; status: number | null; latency_ms: number; at: string } | null;
+  /** Per load-balancer target id, whether it holds this node as told (DESIGN §2b); present when the caller passes it. */
+  applied?: Record<string, SyncStatus>;
 };
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-/** Converts a verdict to its API JSON (snake_case, ISO timestamps, age at `now`). */
-export function nodeToJson(verdict: NodeVerdict, now: number): NodeJson {
+/** Converts a verdict to its API JSON (snake_case, ISO timestamps, age at `now`), with `applied` when given. */
+export function nodeToJson(verdict: NodeVerdict, now: number, applied?: Record<string, SyncStatus>): NodeJson {
   const { override, probe } = verdict;
   return {
     name: verdict.name,
@@ -56,5 +59,6 @@ export function nodeToJson(verdict: NodeVerdict, now: number): NodeJson {
     source: verdict.source,
     status_url: verdict.statusUrl,
     probe: probe && { reason: probe.reason, status: probe.status, latency_ms: probe.latencyMs, at: iso(probe.at) },
+    ...(applied === undefined ? {} : { applied }),
   };
 }

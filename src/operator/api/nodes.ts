@@ -26,7 +26,7 @@ export function createAdminApi(context: FrontendContext, options: AdminApiOption
       version: snapshot.version,
       generated_at: new Date(now).toISOString(),
       guard: { active: snapshot.guard.active, down: snapshot.guard.downCount, total: snapshot.guard.total },
-      nodes: snapshot.nodes.map((node) => nodeToJson(node, now)),
+      nodes: snapshot.nodes.map((node) => nodeToJson(node, now, context.sync?.applied(node.name) ?? {})),
     });
   });
 
@@ -34,7 +34,7 @@ export function createAdminApi(context: FrontendContext, options: AdminApiOption
     const name = c.req.param('name');
     const verdict = source.snapshot().get(name);
     if (!verdict) return c.json({ error: `unknown node "${name}"`, known: source.snapshot().names() }, 404);
-    return c.json(nodeToJson(verdict, clock()));
+    return c.json(nodeToJson(verdict, clock(), context.sync?.applied(name) ?? {}));
   });
 
   return { name: 'admin-api', close: async () => undefined, destroy: async () => undefined };

@@ -9,7 +9,7 @@ import type { FrontendContext } from '../../../src/frontends/frontend.js';
 function rig() {
   const app = new Hono();
   const sync = new LoadBalancerSync({ now: () => Date.UTC(2026, 0, 1) });
-  createLoadBalancerApi({ app, sync, clock: () => Date.UTC(2026, 0, 1, 0, 0, 5) } as unknown as FrontendContext & { sync: LoadBalancerSync });
+  createLoadBalancerApi({ app, sync, clock: () => Date.UTC(2026, 0, 1, 0, 0, 5) } as unknown as FrontendContext);
   return { app, sync };
 }
 
