@@ -5,6 +5,7 @@ import { isIP } from 'node:net';
 import { clampWeight } from '../../core/weight.js';
 import type { NodeState } from '../../core/verdict.js';
 import type { NodeVerdict } from '../../core/snapshot.js';
+import type { Config } from '../../config/schema.js';
 
 export const CLUSTER_LOAD_ASSIGNMENT_TYPE = 'type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment';
 
@@ -40,6 +41,15 @@ export type EdsShape = {
 };
 
 export const DEFAULT_REGION = 'drainwatch';
+
+/**
+ * The shape both EDS doors render from the config (REST and gRPC must agree, so their versions do).
+ *
+ * @example renderLoadAssignment('pexip', nodes, edsShapeOf(config))
+ */
+export function edsShapeOf(config: Config): EdsShape {
+  return { locality: config.envoy.locality, weights: config.envoy.grpc?.weights ?? 'endpoint' };
+}
 
 // Empty fields are left out, as proto3 JSON does, so the hash (and version) stays the same either way.
 function localityJson(shape: EdsShape, subZone?: string): LocalityJson {

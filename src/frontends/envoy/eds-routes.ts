@@ -2,7 +2,7 @@
 
 import { LRUCache } from 'lru-cache';
 import { readCappedBody } from '../../operator/http/read-body.js';
-import { answerDiscoveryRequest, discoveryResponse, parseDiscoveryRequest, renderLoadAssignment } from './eds-format.js';
+import { answerDiscoveryRequest, discoveryResponse, edsShapeOf, parseDiscoveryRequest, renderLoadAssignment } from './eds-format.js';
 import type { Snapshot } from '../../core/snapshot.js';
 import type { ClusterLoadAssignmentJson, DiscoveryResponseJson } from './eds-format.js';
 import type { Frontend, FrontendContext } from '../frontend.js';
@@ -27,7 +27,7 @@ export function createEnvoyEds(context: FrontendContext): Frontend {
   const warnedSkipped = new LRUCache<string, true>({ max: 1024 });
   // Keyed by version, not by snapshot object: fresher observation times make new snapshot objects at the
   // same version, and EDS output never carries them.
-  let cache: { version: number; cluster: string; assignment: ClusterLoadAssignmentJson } | null = null;
+  let cache: { version: number; cluster: string; shape: string; assignment: ClusterLoadAssignmentJson } | null = null;
   // Hashing and serialising a 1,000-endpoint response costs milliseconds: do it once per version, not per poll.
   let responses: { version: number; cluster: string; full?: Prepared; empty?: Prepared } | null = null;
 
@@ -35,21 +35,25 @@ export function createEnvoyEds(context: FrontendContext): Frontend {
     if (!responses || responses.version !== snapshot.version || responses.cluster !== cluster) responses = { version: snapshot.version, cluster };
     const key = resources.length > 0 ? 'full' : 'empty';
     const existing = responses[key];
-    if (existing) return existing;
+    // A reload that changes the locality shape renders a new assignment at the same version.
+    if (existing && existing.response.resources[0] === resources[0]) return existing;
     const response = discoveryResponse(resources);
     // Encoded once: writing a 158 KiB string makes Node re-encode it on every response.
     return (responses[key] = { response, body: new TextEncoder().encode(JSON.stringify(response)) });
   };
 
   const assignmentFor = (snapshot: Snapshot, cluster: string): ClusterLoadAssignmentJson => {
-    if (cache && cache.version === snapshot.version && cache.cluster === cluster) return cache.assignment;
-    const rendered = renderLoadAssignment(cluster, snapshot.nodes);
+    // The same locality shape as gRPC xDS, so both doors carry the same version for the same verdicts.
+    const shape = edsShapeOf(context.config());
+    const shapeKey = JSON.stringify(shape);
+    if (cache && cache.version === snapshot.version && cache.cluster === cluster && cache.shape === shapeKey) return cache.assignment;
+    const rendered = renderLoadAssignment(cluster, snapshot.nodes, shape);
     for (const name of rendered.skipped) {
       if (warnedSkipped.has(name)) continue;
       warnedSkipped.set(name, true);
       logger.warn({ node: name }, 'node left out of EDS: Envoy needs an IP address (not a host name) and a port from 1 to 65535');
     }
-    cache = { version: snapshot.version, cluster, assignment: rendered.assignment };
+    cache = { version: snapshot.version, cluster, shape: shapeKey, assignment: rendered.assignment };
     return rendered.assignment;
   };
 

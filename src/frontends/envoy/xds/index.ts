@@ -4,8 +4,8 @@ import { formatHostPort } from '../../../config/address.js';
 import { combineObservers, XdsServer } from './server.js';
 import { createXdsSync } from './sync-targets.js';
 import { TYPE_URLS } from './protos.js';
+import { edsShapeOf } from '../eds-format.js';
 import type { Config } from '../../../config/schema.js';
-import type { EdsShape } from '../eds-format.js';
 import type { Frontend, FrontendContext } from '../../frontend.js';
 import type { XdsObserver, XdsServerOptions } from './server.js';
 
@@ -19,11 +19,6 @@ const TYPE_LABELS: Record<string, string> = {
   [TYPE_URLS.endpoint]: 'endpoint', [TYPE_URLS.cluster]: 'cluster', [TYPE_URLS.listener]: 'listener', [TYPE_URLS.route]: 'route',
 };
 const typeLabel = (typeUrl: string) => TYPE_LABELS[typeUrl] ?? 'other';
-
-/** The resource shape both EDS doors render (REST must pass the same, so versions agree). */
-export function edsShapeOf(config: Config): EdsShape {
-  return { locality: config.envoy.locality, weights: config.envoy.grpc?.weights ?? 'endpoint' };
-}
 
 function serverSettings(config: Config): Omit<XdsServerOptions, 'source' | 'logger' | 'observer' | 'clock'> | null {
   const envoy = config.envoy;
@@ -54,7 +49,7 @@ const transportKey = (settings: ReturnType<typeof serverSettings>) =>
  * const frontend = createEnvoyGrpc(context); // context.sync: each client becomes a target
  * await frontend.start?.(); // listening on envoy.grpc.listen
  */
-export function createEnvoyGrpc(context: FrontendContext): Frontend {
+export function createEnvoyGrpc(context: FrontendContext): Frontend & { port(): number | null } {
   const { source, metrics, clock } = context;
   const logger = context.logger.child({ frontend: 'envoy-grpc' });
   const loop = context.sync ? createXdsSync({ sync: context.sync, source }) : null;
@@ -79,6 +74,8 @@ export function createEnvoyGrpc(context: FrontendContext): Frontend {
 
   return {
     name: 'envoy-grpc',
+    /** The bound port (useful with port 0), null while off. */
+    port: () => server?.port ?? null,
     start: open,
     async reload() {
       const settings = serverSettings(context.config());

@@ -177,7 +177,8 @@ export class XdsServer {
 
   private current(): ResourceCatalog {
     const snapshot = this.options.source.snapshot();
-    if (this.catalog?.snapshot !== snapshot) {
+    // By version: fresher observation times make new snapshot objects at the same version, and xDS never carries them.
+    if (this.catalog?.snapshot.version !== snapshot.version) {
       const { clusterName, shape, proxyless } = this.options;
       this.catalog = new ResourceCatalog(snapshot, { clusterName, shape, proxyless });
     }
