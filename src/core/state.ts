@@ -56,6 +56,8 @@ type NodeRecord = {
   candidate: VerdictCore | null;
   verdict: NodeVerdict;
   drainedSince: number | null;
+  /** Newest observation time, ahead of `verdict.observedAt` until a snapshot is read (no copy per probe). */
+  observedAt: number | null;
 };
 
 /**
@@ -70,9 +72,11 @@ type NodeRecord = {
 export class StateCore implements SnapshotSource {
   private readonly records = new Map<string, NodeRecord>();
   private readonly overrides = new Map<string, Override>();
-  private readonly listeners = new Set<(snapshot: Snapshot) => void>();
+  private readonly listeners = new Set<(snapshot: Snapshot, changed?: readonly NodeVerdict[]) => void>();
   private readonly transitionListeners = new Set<(transition: Transition) => void>();
   private readonly dirty = new Set<string>();
+  /** Records whose verdict copy with the newest observation time has not been made yet. */
+  private readonly stale = new Set<NodeRecord>();
   private readonly clock: () => number;
   private readonly logger: Logger;
   private options: StateCoreOptions;
@@ -103,12 +107,17 @@ export class StateCore implements SnapshotSource {
   snapshot(): Snapshot {
     if (this.refreshed) {
       this.refreshed = false;
+      this.freshen();
       this.current = this.build(this.current.version, this.current.at);
     }
     return this.current;
   }
 
-  onChange(listener: (snapshot: Snapshot) => void): () => void {
+  /**
+   * Calls `listener` after each new version with the verdicts that changed in it (`changed` is
+   * absent when the whole inventory was re-published), so listeners can work in O(changes).
+   */
+  onChange(listener: (snapshot: Snapshot, changed?: readonly NodeVerdict[]) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
@@ -155,6 +164,7 @@ export class StateCore implements SnapshotSource {
           management: null,
           candidate: null,
           drainedSince: null,
+          observedAt: null,
           verdict: this.blankVerdict(spec, now),
         });
         if (this.version > 0) this.logger.info({ node: spec.name, address: spec.address }, 'node added to inventory');
@@ -172,7 +182,15 @@ export class StateCore implements SnapshotSource {
   recordProbe(name: string, probe: ProbeObservation): void {
     const record = this.records.get(name);
     if (!record) return; // removed while the probe was in flight
-    record.tracker = applyProbe(record.tracker, probe, this.options);
+    const tracker = record.tracker as { -readonly [K in keyof HealthTracker]: HealthTracker[K] };
+    if (probe.outcome === 'available' && tracker.health === 'ready') {
+      // What applyProbe would return, without a new object per probe: trackers never leave the core.
+      tracker.successes += 1;
+      tracker.failures = 0;
+      tracker.last = probe;
+    } else {
+      record.tracker = applyProbe(tracker, probe, this.options);
+    }
     this.markDirty(name);
   }
 
@@ -249,34 +267,39 @@ export class StateCore implements SnapshotSource {
 
     const nextVersion = this.version + 1;
     const transitions: Transition[] = [];
+    const changes: NodeVerdict[] = [];
     let changed = forcePublish;
     for (const name of this.dirty) {
       const record = this.records.get(name);
       if (!record || !record.candidate) continue;
       const next = this.publishable(record, now, nextVersion);
-      if (next === record.verdict) continue;
-      if (next.version !== nextVersion) {
-        // Only fresher: a copy with the new observation time, published without a new version.
-        record.verdict = next;
-        this.refreshed = true;
+      if (next === record.verdict) {
+        // Only fresher (or nothing): the copy with the new observation time waits for a reader.
+        if (record.observedAt !== next.observedAt) {
+          this.stale.add(record);
+          this.refreshed = true;
+        }
         continue;
       }
       if (next.state !== record.verdict.state) {
         transitions.push({ name, from: record.verdict.state, to: next.state, reason: next.reason, at: now });
       }
       record.verdict = next;
+      changes.push(next);
       changed = true;
     }
     this.dirty.clear();
     if (!changed) return;
 
     this.version = nextVersion;
+    if (this.refreshed) this.freshen();
     this.refreshed = false;
     this.current = this.build(this.version, now);
     for (const transition of transitions) {
       this.logger.info({ node: transition.name, from: transition.from, to: transition.to, reason: transition.reason }, 'verdict changed');
     }
-    for (const listener of this.listeners) this.safely(() => listener(this.current));
+    const published = forcePublish ? undefined : changes;
+    for (const listener of this.listeners) this.safely(() => listener(this.current, published));
     for (const transition of transitions) for (const listener of this.transitionListeners) this.safely(() => listener(transition));
   }
 
@@ -342,7 +365,19 @@ export class StateCore implements SnapshotSource {
     const override = this.activeOverride(record.spec.name, now);
     const last = record.tracker.last;
     const observedAt = Math.max(last?.at ?? 0, record.management?.at ?? 0) || null;
+    record.observedAt = observedAt;
     const { spec } = record;
+    if (
+      previous.version !== 0 &&
+      previous.address === spec.address && previous.port === spec.port && previous.statusUrl === spec.statusUrl &&
+      previous.source === spec.source && previous.state === core.state && previous.weight === core.weight &&
+      previous.load === core.load && previous.maintenance === core.maintenance && previous.degraded === core.degraded &&
+      previous.reason === core.reason && previous.override === override && previous.calls === calls &&
+      previous.drainedSince === record.drainedSince && previous.heldByGuard === held
+    ) {
+      // Nothing visible changed (the same test as VISIBLE_FIELDS below, without building an object).
+      return previous;
+    }
     const visible: VisibleFields = {
       address: spec.address,
       port: spec.port,
@@ -359,9 +394,7 @@ export class StateCore implements SnapshotSource {
       drainedSince: record.drainedSince,
       heldByGuard: held,
     };
-    if (previous.version !== 0 && VISIBLE_FIELDS.every((field) => previous[field] === visible[field])) {
-      return previous.observedAt === observedAt ? previous : Object.freeze({ ...previous, observedAt });
-    }
+    if (previous.version !== 0 && VISIBLE_FIELDS.every((field) => previous[field] === visible[field])) return previous;
     return Object.freeze({
       name: spec.name,
       ...visible,
@@ -370,6 +403,16 @@ export class StateCore implements SnapshotSource {
       observedAt,
       version,
     });
+  }
+
+  /** Gives every verdict behind its record's newest observation time a frozen copy that has it. */
+  private freshen(): void {
+    for (const record of this.stale) {
+      if (record.verdict.observedAt !== record.observedAt && this.records.get(record.spec.name) === record) {
+        record.verdict = Object.freeze({ ...record.verdict, observedAt: record.observedAt });
+      }
+    }
+    this.stale.clear();
   }
 
   private blankVerdict(spec: NodeSpec, now: number): NodeVerdict {
