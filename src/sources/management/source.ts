@@ -22,6 +22,8 @@ export type ManagementSourceOptions = {
   clock: () => number;
   /** One sweep's outcome, for the `management_polls_total` counter. */
   onPoll(result: SweepOutcome): void;
+  /** Each good sweep as it came (maintenance plans read configuration ids and maintenance flags). */
+  onSweep?(result: SweepResult): void;
 };
 
 /** What one poller is built from: the config section, its secrets, and the prober's TLS trust. */
@@ -135,6 +137,7 @@ export class ManagementSource {
     this.capacity = result.capacity;
     if (result.discovered) sink.setDiscovered(result.discovered);
     for (const spec of sink.inventory()) sink.recordManagement(spec.name, result.observations.get(spec.name) ?? null);
+    this.options.onSweep?.(result);
   }
 
   private failed(error: DrainwatchError, stale: Map<string, ManagementObservation>, failures: number): void {
