@@ -304,7 +304,8 @@ export class MaintenanceRunner implements MaintenanceController {
 
   private async step(): Promise<void> {
     const before = this.plan;
-    if (!before || !this.following(before)) return;
+    // No guard or confirmation can be judged before the first sweep (after a restart too): wait for it.
+    if (!before || !this.following(before) || !this.sweep) return;
     const now = this.options.clock();
     const { plan, actions, events, wakeAt } = stepPlan(before, this.observations(now));
     this.plan = plan;

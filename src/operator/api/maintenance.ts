@@ -21,6 +21,10 @@ export type MaintenanceController = {
   /** Cancels the running plan; null when none runs. */
   cancel(by: string): Promise<Plan | null>;
   exit(nodes: string[], by: string): Promise<ExitResult>;
+  /** Lifecycle, driven by this front-end: load and resume a saved plan; finish or abort a write in flight. */
+  startRunning?(): void;
+  close?(): Promise<void>;
+  destroy?(): Promise<void>;
 };
 
 export const MAX_PLAN_REASON = 200;
@@ -209,7 +213,14 @@ export function createMaintenanceApi(context: FrontendContext & { maintenance: M
 
   return {
     name: 'maintenance-api',
-    async close() {},
-    async destroy() {},
+    async start() {
+      maintenance.startRunning?.();
+    },
+    async close() {
+      await maintenance.close?.();
+    },
+    async destroy() {
+      await maintenance.destroy?.();
+    },
   };
 }
