@@ -21,8 +21,9 @@ import { envoy } from './scenarios/envoy.js';
 import { fanIn } from './scenarios/fan-in.js';
 import { propagation } from './scenarios/propagation.js';
 import { prober10k, proberFloor } from './scenarios/prober-floor.js';
+import { xdsPropagation } from './scenarios/xds-propagation.js';
 
-const SCENARIOS: readonly Scenario[] = [agentCheck, envoy, proberFloor, prober10k, propagation, fanIn];
+const SCENARIOS: readonly Scenario[] = [agentCheck, envoy, proberFloor, prober10k, propagation, xdsPropagation, fanIn];
 
 type Options = { only: string[]; short: boolean; writeResults: boolean; cpuProf: boolean; note: string | null };
 

@@ -31,8 +31,8 @@ function compileOnce(): Promise<boolean> {
       );
       await esbuild.build({ entryPoints, outdir: COMPILED_DIR, outbase: ROOT, format: 'esm', platform: 'node', target: 'node20', logLevel: 'silent' });
       writeFileSync(join(COMPILED_DIR, 'package.json'), '{ "type": "module" }\n');
-      // The dashboard reads its asset files next to its compiled module, as in the built package.
-      cpSync(join(ROOT, 'src/operator/dashboard/assets'), join(COMPILED_DIR, 'src/operator/dashboard/assets'), { recursive: true });
+      // The dashboard and the xDS server read their asset files next to their compiled modules, as in the built package.
+      for (const assets of ['src/operator/dashboard/assets', 'src/frontends/envoy/xds/assets']) cpSync(join(ROOT, assets), join(COMPILED_DIR, assets), { recursive: true });
       return true;
     } catch (error) {
       console.error(`  (could not precompile the workers, running them through tsx: ${String(error)})`);

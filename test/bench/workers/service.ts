@@ -11,13 +11,14 @@ let service: Service | null = null;
 
 serve(
   {
-    /** Starts the service; answers the agent's port (0 when the agent is off). */
-    async start(args: { config: Record<string, unknown> }): Promise<{ agentPort: number; httpPort: number }> {
+    /** Starts the service; answers the agent's and the xDS server's ports (0 when off). */
+    async start(args: { config: Record<string, unknown> }): Promise<{ agentPort: number; httpPort: number; grpcPort: number }> {
       const loaded = loadConfigText(stringify({ log: { level: 'silent' }, ...args.config }), { baseDir: tmpdir(), env: {} }, 'bench service config');
       if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
       service = await Service.start(loaded, { metrics: new Metrics({ processMetrics: false }) });
       const agent = service.frontend('haproxy-agent') as { address?: () => { port: number } | null } | undefined;
-      return { agentPort: agent?.address?.()?.port ?? 0, httpPort: service.httpAddress().port };
+      const grpc = service.frontend('envoy-grpc') as { port?: () => number | null } | undefined;
+      return { agentPort: agent?.address?.()?.port ?? 0, httpPort: service.httpAddress().port, grpcPort: grpc?.port?.() ?? 0 };
     },
     /** name -> state of every verdict. */
     states(): Record<string, string> {
