@@ -13,6 +13,7 @@ const USAGE = `Usage:
   drainwatch --check-config FILE      validate a config and exit (0 valid, 2 invalid)
   drainwatch --demo                   run against a built-in simulated fleet (what npm start does)
   drainwatch --help                   this text
+  drainwatch maintenance start|status|cancel|exit --config FILE ...   maintenance plans (see drainwatch maintenance --help)
 
 Signals: SIGTERM/SIGINT stop gracefully; SIGHUP reloads the config file.`;
 

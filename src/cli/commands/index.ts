@@ -5,4 +5,5 @@ export type Subcommand = { run(argv: string[]): Promise<number> };
 export const SUBCOMMANDS: Record<string, () => Promise<Subcommand>> = {
   'wait-drained': () => import('./wait-drained.js'),
   print: () => import('./print-haproxy.js'),
+  maintenance: () => import('./maintenance.js'),
 };
