@@ -1,5 +1,6 @@
 // The configuration schema (DESIGN §6): snake_case keys, defaults, durations in ms, unknown keys rejected.
 
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { formatDuration, parseDuration } from './duration.js';
 import { parseListenAddress, parseRuntimeSocket } from './address.js';
@@ -95,9 +96,23 @@ const command = z
   .array(nonEmpty('a command-line argument'), { error: 'must be a command as an array of arguments, e.g. ["nginx", "-s", "reload"]' })
   .min(1, { error: 'must name at least the program to run' });
 
+/** Why a node address is not a bare host name or IP (a port, a path or a scheme are written elsewhere), or null. */
+export function nodeAddressProblem(text: string): string | null {
+  if (isIP(text) !== 0) return null;
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) return `"${text}" is a URL; write only the host name or IP (the status URL goes in status_url)`;
+  if (text.includes('/')) return `"${text}" holds a path; write only the host name or IP (the status URL goes in status_url)`;
+  if (/^\[.*\]:\d*$/.test(text) || /^[^:]+:\d*$/.test(text)) return `"${text}" holds a port; write only the host name or IP and put the port in port:`;
+  if (/^\[.*\]$/.test(text)) return `"${text}": write an IPv6 address without brackets`;
+  if (!/^[A-Za-z0-9._-]+$/.test(text)) return `"${text}" is neither an IP address nor a host name (letters, digits, ".", "_" and "-")`;
+  return null;
+}
+
 export const NodeSchema = z.strictObject({
   name: nonEmpty('the node name').regex(NODE_NAME_PATTERN, { error: `must ${NODE_NAME_RULE}` }),
-  address: nonEmpty('the address the load balancer sends traffic to'),
+  address: nonEmpty('the address the load balancer sends traffic to').superRefine((text, ctx) => {
+    const problem = nodeAddressProblem(text);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  }),
   port: int(1, 65535).default(443),
   status_url: url('an http(s) URL for the node status endpoint').optional(),
 });
@@ -256,6 +271,7 @@ export const LogSchema = z.strictObject({
   level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], {
     error: 'must be one of trace, debug, info, warn, error, fatal, silent',
   }).default('info'),
+  format: z.enum(['json', 'text'], { error: 'must be json (one JSON object a line, for log shippers) or text (for a terminal)' }).default('json'),
 });
 
 export const ConfigSchema = z.strictObject({

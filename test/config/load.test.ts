@@ -83,7 +83,9 @@ nginx:
       reload_command: ["nginx", "-s", "reload"]
       settle: 2s
 `;
-    const result = loadConfigText(text, { baseDir: dir, env: { DRAINWATCH_MGMT_PASSWORD: 'pw', DRAINWATCH_ADMIN_TOKEN: 'tok' } });
+    // The commands' program must exist: a stand-in nginx, so the test does not need NGINX installed.
+    writeFileSync(join(dir, 'nginx'), '#!/bin/sh\nexit 0\n', { mode: 0o755 });
+    const result = loadConfigText(text, { baseDir: dir, env: { DRAINWATCH_MGMT_PASSWORD: 'pw', DRAINWATCH_ADMIN_TOKEN: 'tok', PATH: dir } });
     expect(result.ok ? [] : result.errors).toEqual([]);
     if (!result.ok) return;
     expect(result.secrets).toEqual({ managementPassword: 'pw', adminToken: 'tok' });
@@ -120,7 +122,10 @@ nginx:
     ['nothing to watch', 'nodes: []\n', ['nodes: no nodes are listed and management.discover is off, so there is nothing to watch']],
     ['nginx upstream in a missing directory', `${NODE}nginx: { upstreams: [ { name: pexip, file: /nonexistent-dir/x.conf } ] }\n`, ['nginx.upstreams[0].file: directory /nonexistent-dir does not exist']],
     ['nginx command not an array', `${NODE}nginx: { upstreams: [ { name: pexip, file: x.conf, reload_command: "nginx -s reload" } ] }\n`, ['nginx.upstreams[0].reload_command: must be a command as an array of arguments, e.g. ["nginx", "-s", "reload"]']],
-    ['YAML syntax error', 'nodes: [\n', ['YAML syntax: Flow sequence in block collection must be sufficiently indented and end with a ] at line 2, column 1:']],
+    ['YAML syntax error', 'nodes: [\n', ['YAML syntax error at line 2: Flow sequence in block collection must be sufficiently indented and end with a ]\n    1 | nodes: [\n    2 | \n      | ^']],
+    ['node address with a port', 'nodes:\n  - { name: px01, address: "127.0.0.1:41001" }\n', ['nodes[0].address: "127.0.0.1:41001" holds a port; write only the host name or IP and put the port in port:']],
+    ['node address with a path', 'nodes:\n  - { name: px01, address: "px01.example.com/api" }\n', ['nodes[0].address: "px01.example.com/api" holds a path; write only the host name or IP (the status URL goes in status_url)']],
+    ['nginx command that does not exist', `${NODE}nginx: { upstreams: [ { name: pexip, file: x.conf, test_command: ["/nonexistent/nginx", "-t"], reload_command: ["true"] } ] }\n`, ['nginx.upstreams[0].test_command: /nonexistent/nginx does not exist or is not an executable file']],
   ];
 
   it.each(rules)('rejects %s with its exact message', (_name, text, expected, env) => {
@@ -133,7 +138,7 @@ nginx:
       'nodes[1].port: must be a whole number from 1 to 65535',
       'probe.bogus: unknown key "bogus" (check its spelling and place against the configuration reference)',
     ]);
-    // Cross-field rules run once the shape is valid, and are all reported together too.
+    // Cross-field rules are reported together too.
     expect(errorsOf('nodes:\n  - { name: px01, address: a }\n  - { name: px01, address: b }\nprobe: { interval: 1s, timeout: 2s }\n')).toEqual([
       'nodes[1].name: "px01" is already used by nodes[0]; node names must be unique',
       'probe.timeout: must be shorter than probe.interval (2s is not below 1s)',

@@ -14,8 +14,11 @@ const TEST_CA = fileURLToPath(new URL('../fixtures/ca.pem', import.meta.url));
 const TEXT = readFileSync(EXAMPLE, 'utf8');
 const SECRETS = { DRAINWATCH_MGMT_PASSWORD: 'example-password', DRAINWATCH_ADMIN_TOKEN: 'example-token' };
 
-/** The example as installed, with its absolute directories moved into a temp dir that has them. */
-function installExample(): string {
+/**
+ * The example as installed, with its absolute directories moved into a temp dir that has them,
+ * and a PATH whose `sudo` is a stand-in (the commands' programs must exist; sudo may not here).
+ */
+function installExample(): { path: string; PATH: string } {
   const root = mkdtempSync(join(tmpdir(), 'drainwatch-example-'));
   onTestFinished(() => rmSync(root, { recursive: true, force: true }));
   const dirs: Record<string, string> = {
@@ -31,7 +34,10 @@ function installExample(): string {
   copyFileSync(TEST_CA, join(dirs['/etc/drainwatch/']!, 'pexip-ca.pem'));
   const path = join(dirs['/etc/drainwatch/']!, 'config.yaml');
   writeFileSync(path, text);
-  return path;
+  const bin = join(root, 'bin');
+  mkdirSync(bin);
+  writeFileSync(join(bin, 'sudo'), '#!/bin/sh\nexec "$@"\n', { mode: 0o755 });
+  return { path, PATH: `${bin}:${process.env.PATH ?? ''}` };
 }
 
 type Def = { type: string; innerType?: Schema; in?: Schema; element?: Schema; shape?: Record<string, Schema>; options?: Schema[] };
@@ -76,12 +82,14 @@ function examplePaths(): Set<string> {
 
 describe('deploy/drainwatch.example.yaml', () => {
   it('is valid for --check-config once its secrets and directories exist', () => {
-    const result = loadConfigFile(installExample(), { env: SECRETS });
+    const installed = installExample();
+    const result = loadConfigFile(installed.path, { env: { ...SECRETS, PATH: installed.PATH } });
     expect(result.ok ? [] : result.errors).toEqual([]);
   });
 
   it('asks for exactly its two secrets when they are missing', () => {
-    const result = loadConfigFile(installExample(), { env: {} });
+    const installed = installExample();
+    const result = loadConfigFile(installed.path, { env: { PATH: installed.PATH } });
     expect(result.ok).toBe(false);
     const errors = result.ok ? [] : result.errors;
     expect(errors).toHaveLength(2);
