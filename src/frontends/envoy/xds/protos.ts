@@ -29,7 +29,11 @@ const ENTRY_FILES = [
   'envoy/extensions/filters/http/router/v3/router.proto',
 ];
 
-/** The vendored tree (scripts/copy-assets.mjs copies every assets/ folder under src/ to dist/, so the same path works built or not). */
+/**
+ * The vendored tree (scripts/copy-assets.mjs copies every assets/ folder under src/ to dist/, so the same path works built or not).
+ *
+ * @example join(protoDir(), 'envoy/service/discovery/v3/ads.proto')
+ */
 export function protoDir(): string {
   return fileURLToPath(new URL('./assets/proto', import.meta.url));
 }
@@ -56,7 +60,11 @@ export function envoyRoot(): Root {
   return root;
 }
 
-/** The message type by full name (no leading dot). */
+/**
+ * The message type by full name (no leading dot).
+ *
+ * @example messageType('envoy.config.endpoint.v3.ClusterLoadAssignment').fields.cluster_name
+ */
 export function messageType(name: string): Type {
   return envoyRoot().lookupType(name);
 }

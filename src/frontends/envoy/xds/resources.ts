@@ -31,7 +31,11 @@ export type PreparedResponse = {
 const HCM_TYPE = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
 const ROUTER_TYPE = 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router';
 
-/** SotW names: none or "*" ask for everything of the type (legacy wildcard, as REST EDS treats them). */
+/**
+ * SotW names: none or "*" ask for everything of the type (legacy wildcard, as REST EDS treats them).
+ *
+ * @example isWildcard([]) // true
+ */
 export function isWildcard(names: readonly string[]): boolean {
   return names.length === 0 || names.includes('*');
 }

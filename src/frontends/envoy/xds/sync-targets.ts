@@ -18,7 +18,11 @@ export type XdsSyncOptions = {
   keepClosedMs?: number;
 };
 
-/** The registry id of one stream's client: by node id and peer (one Envoy may hold streams to several replicas). */
+/**
+ * The registry id of one stream's client: by node id and peer (one Envoy may hold streams to several replicas).
+ *
+ * @example xdsTargetId(stream) // 'envoy-grpc:envoy-edge-1@127.0.0.1:51234'
+ */
 export function xdsTargetId(stream: XdsStream): string {
   return `envoy-grpc:${stream.node?.id || 'anonymous'}@${stream.peer}`;
 }
