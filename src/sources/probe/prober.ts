@@ -4,11 +4,14 @@ import { createSecureContext } from 'node:tls';
 import { Client, buildConnector } from 'undici';
 import { sanitize } from '../../core/text.js';
 import { describeNetworkError } from '../http-client.js';
+import { classifyError, httpReason, maintenanceMessage } from './classify.js';
 import { DeadlineQueue } from './deadlines.js';
 import type { Dispatcher } from 'undici';
 import type { HttpTlsOptions } from '../http-client.js';
 import type { Expirable } from './deadlines.js';
 import type { NodeSpec, ProbeObservation, ProbeReason } from '../../core/verdict.js';
+
+export { classifyError } from './classify.js';
 
 export type ProberOptions = {
   /** Whole-probe deadline in ms (connect + headers + body). */
@@ -29,6 +32,14 @@ const MESSAGE_BYTES = 4096;
 /** Request headers, shared by every probe (undici reads them, never changes them). */
 const HEADERS = ['accept', 'application/json', 'user-agent', 'drainwatch'];
 
+/**
+ * New connections opened at once (TCP connect plus TLS handshake). A TLS handshake costs Node
+ * 2-3 ms of CPU: hundreds started together (start-up, or a fleet coming back) all outlast the
+ * probe timeout, are torn down half done and start over, and the prober never converges. Probes
+ * past this bound wait for a turn (their deadline running), so the handshakes in progress finish.
+ */
+const MAX_CONNECTING = 32;
+
 /** The abort reasons the prober itself gives (matched by identity, never shown). */
 const DEADLINE = Object.assign(new Error('probe deadline'), { code: 'DW_PROBE_DEADLINE' });
 const BODY_CUT = Object.assign(new Error('probe body over the limit'), { code: 'DW_PROBE_BODY_CUT' });
@@ -39,8 +50,41 @@ type Shared = {
   timeoutMs: number;
   bodyLimit: number;
   deadlines: DeadlineQueue;
+  gate: ConnectGate;
   client(origin: string): Client;
 };
+
+/** Bounds how many probes may be opening a new connection at once (see MAX_CONNECTING). */
+class ConnectGate {
+  private active = 0;
+  private queue: NodeProbe[] = [];
+  private head = 0;
+
+  /** Takes a turn now (true), or queues `probe` for one (false). */
+  enter(probe: NodeProbe): boolean {
+    if (this.active < MAX_CONNECTING) {
+      this.active += 1;
+      return true;
+    }
+    this.queue.push(probe);
+    return false;
+  }
+
+  /** A turn ends: the next queued probe still waiting gets it. */
+  leave(): void {
+    this.active -= 1;
+    while (this.active < MAX_CONNECTING && this.head < this.queue.length) {
+      const next = this.queue[this.head++] as NodeProbe;
+      if (this.head === this.queue.length) {
+        this.queue = [];
+        this.head = 0;
+      }
+      if (!next.gated) continue; // expired or aborted while it waited
+      this.active += 1;
+      next.admit();
+    }
+  }
+}
 
 /**
  * One node's probe state, allocated once per status URL and reused by every probe of it: it is the
@@ -52,6 +96,14 @@ type Shared = {
 class NodeProbe implements Expirable {
   deadlineTicket = 0;
   client: Client | null = null;
+  /** Queued at the connect gate: the request is not dispatched yet. */
+  gated = false;
+  /** Holds one of the connect gate's turns until this probe settles. */
+  private turn = false;
+  /** The client has an open connection (undici's connect/disconnect events). */
+  private connected = false;
+  /** The last probe failed: its next one does not wait at the gate (failing nodes are capped by the scheduler). */
+  private lastFailed = false;
   private readonly dispatchOptions: Dispatcher.DispatchOptions | null;
   private readonly invalid: string | null;
   private readonly origin: string;
@@ -100,13 +152,40 @@ class NodeProbe implements Expirable {
     this.outerReason = null;
     if (!this.dispatchOptions) return this.fail(new TypeError(this.invalid ?? 'invalid status URL'));
     deadlines.add(this, this.started + timeoutMs);
-    this.client ??= this.shared.client(this.origin);
-    this.client.dispatch(this.dispatchOptions, this);
+    if (!this.client) {
+      const client = this.shared.client(this.origin);
+      client.on('connect', () => (this.connected = this.client === client));
+      client.on('disconnect', () => {
+        if (this.client === client) this.connected = false;
+      });
+      this.client = client;
+    }
+    if (!this.connected && !this.lastFailed) {
+      if (!this.shared.gate.enter(this)) {
+        this.gated = true;
+        return;
+      }
+      this.turn = true;
+    }
+    this.client.dispatch(this.dispatchOptions as Dispatcher.DispatchOptions, this);
+  }
+
+  /** The connect gate's turn came: dispatch now (the deadline has been running all along). */
+  admit(): void {
+    this.gated = false;
+    this.turn = true;
+    if (!this.sink || !this.client) return this.release();
+    this.client.dispatch(this.dispatchOptions as Dispatcher.DispatchOptions, this);
   }
 
   /** The deadline passed: abort the request; its onError settles the probe as a timeout. */
   expire(): void {
     this.timedOut = true;
+    if (this.gated) {
+      // Never dispatched: nothing to abort, and its connection was never started.
+      this.gated = false;
+      return this.timeout();
+    }
     this.cancel(DEADLINE);
   }
 
@@ -114,6 +193,10 @@ class NodeProbe implements Expirable {
   abortWith(reason: unknown): void {
     if (!this.sink) return;
     this.outerReason = reason ?? new Error('probe aborted');
+    if (this.gated) {
+      this.gated = false;
+      return this.fail(this.outerReason);
+    }
     this.cancel(reason instanceof Error ? reason : new Error(String(reason)));
   }
 
@@ -181,8 +264,16 @@ class NodeProbe implements Expirable {
     this.sink = null;
     this.abortRequest = null;
     this.message = null;
+    this.lastFailed = outcome === 'failure';
     this.shared.deadlines.cancel(this);
+    this.release();
     sink.settle({ outcome, reason, detail, status, latencyMs, at: this.shared.clock() });
+  }
+
+  private release(): void {
+    if (!this.turn) return;
+    this.turn = false;
+    this.shared.gate.leave();
   }
 
   private cancel(reason: Error): void {
@@ -228,13 +319,16 @@ export class Prober {
       rejectUnauthorized: !tls.insecureSkipVerify,
       // One secure context for every node: a `ca` option alone is parsed again on every handshake.
       ...(tls.ca ? { secureContext: createSecureContext({ ca: tls.ca }) } : {}),
-      ...(tls.servername ? { servername: tls.servername } : {}),
+      // With one servername for every node, undici's session cache (keyed by it) would offer one
+      // node's TLS session to all the others: each offer costs a setSession and is refused.
+      ...(tls.servername ? { servername: tls.servername, maxCachedSessions: 0 } : {}),
     });
     this.shared = {
       clock: options.clock ?? Date.now,
       timeoutMs: options.timeoutMs,
       bodyLimit: options.bodyLimit ?? 64 * 1024,
       deadlines: new DeadlineQueue(options.clock ? { clock: options.clock } : {}),
+      gate: new ConnectGate(),
       client: (origin) =>
         new Client(origin, {
           pipelining: 1,
@@ -319,77 +413,4 @@ export class Prober {
     probe.start(sink);
     return probe;
   }
-}
-
-function httpReason(status: number): ProbeReason {
-  if (status === 404) return 'http_404';
-  if (status >= 500) return 'http_5xx';
-  if (status >= 400) return 'http_4xx';
-  if (status >= 300) return 'http_3xx';
-  return 'error';
-}
-
-/** The `result` (or `message`) text of a maintenance answer's JSON, sanitised; '' when there is none. */
-function maintenanceMessage(chunks: readonly Buffer[] | null): string {
-  if (!chunks) return '';
-  try {
-    const parsed = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { result?: unknown; message?: unknown };
-    const text = typeof parsed.result === 'string' ? parsed.result : typeof parsed.message === 'string' ? parsed.message : '';
-    return sanitize(text);
-  } catch {
-    return '';
-  }
-}
-
-const TLS_CODES = new Set([
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'CERT_HAS_EXPIRED',
-  'CERT_NOT_YET_VALID',
-  'CERT_UNTRUSTED',
-  'CERT_REJECTED',
-  'CERT_SIGNATURE_FAILURE',
-  'ERR_TLS_CERT_ALTNAME_INVALID',
-  'EPROTO',
-]);
-
-const CODE_REASONS: Record<string, ProbeReason> = {
-  UND_ERR_CONNECT_TIMEOUT: 'timeout',
-  UND_ERR_HEADERS_TIMEOUT: 'timeout',
-  UND_ERR_BODY_TIMEOUT: 'timeout',
-  ETIMEDOUT: 'timeout',
-  ECONNREFUSED: 'refused',
-  ECONNRESET: 'reset',
-  EPIPE: 'reset',
-  UND_ERR_SOCKET: 'reset',
-  UND_ERR_CLOSED: 'reset',
-  ENOTFOUND: 'dns',
-  EAI_AGAIN: 'dns',
-  EAI_NONAME: 'dns',
-  EHOSTUNREACH: 'unreachable',
-  ENETUNREACH: 'unreachable',
-  EADDRNOTAVAIL: 'unreachable',
-};
-
-/** Maps an undici / Node error to a stable reason by its `code` (walking `cause` and aggregate errors). */
-export function classifyError(error: unknown): ProbeReason {
-  for (const code of errorCodes(error)) {
-    if (TLS_CODES.has(code) || code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_')) return 'tls';
-    const reason = CODE_REASONS[code];
-    if (reason) return reason;
-  }
-  return 'error';
-}
-
-function errorCodes(error: unknown, depth = 0): string[] {
-  if (typeof error !== 'object' || error === null || depth > 4) return [];
-  const codes: string[] = [];
-  const { code, cause, errors } = error as { code?: unknown; cause?: unknown; errors?: unknown };
-  if (typeof code === 'string') codes.push(code);
-  if (Array.isArray(errors)) for (const inner of errors) codes.push(...errorCodes(inner, depth + 1));
-  if (cause) codes.push(...errorCodes(cause, depth + 1));
-  return codes;
 }
