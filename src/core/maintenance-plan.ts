@@ -179,14 +179,16 @@ function inMaintenance(o: PlanNodeObservation | undefined): boolean {
 /** Follows nodes already entered: confirmation, calls, drained, or leaving maintenance behind the plan's back. */
 function follow(node: PlanNode, o: PlanNodeObservation | undefined, now: number, confirmTimeoutMs: number, events: PlanEvent[]): void {
   if (node.state === 'entering' && node.writtenAt !== null) {
-    const since = node.writtenAt;
+    // The node was out of maintenance when its write started, so any later maintenance observation is
+    // the write's effect (a probe may well land between the Management Node applying it and its answer).
+    const since = node.writeStartedAt ?? node.writtenAt;
     const management = o?.management?.maintenance === true && o.management.at >= since;
     const probe = o?.probe?.maintenance === true && o.probe.at >= since;
     if (management && probe) {
       node.state = 'draining';
       node.confirmedAt = now;
       events.push({ kind: 'entered', node: node.name, message: `${node.name} is in maintenance (confirmed by the Management Node and the node's status endpoint)` });
-    } else if (now - since >= confirmTimeoutMs) {
+    } else if (now - node.writtenAt >= confirmTimeoutMs) {
       node.state = 'failed';
       const missing = [management ? null : 'the Management Node', probe ? null : "the node's status endpoint"].filter(Boolean).join(' and ');
       node.detail = `not seen in maintenance by ${missing} within ${seconds(confirmTimeoutMs)} of the write`;

@@ -9,6 +9,7 @@ import type { Config } from '../config/schema.js';
 import type { Logger } from '../core/logger.js';
 import type { Plan, PlanCandidate, PlanEvent, PlanNodeObservation, PlanObservations } from '../core/maintenance-plan.js';
 import type { Snapshot, SnapshotSource } from '../core/snapshot.js';
+import type { ProbeObservation } from '../core/verdict.js';
 import type { ExitResult, MaintenanceController, PlanRequest, StartResult } from '../operator/api/maintenance.js';
 import type { SweepResult } from '../sources/management/poller.js';
 import { ManagementWriter } from '../sources/management/writes.js';
@@ -55,6 +56,8 @@ export class MaintenanceRunner implements MaintenanceController {
   private plan: Plan | null = null;
   private readonly store: PlanStore;
   private sweep: Map<string, SweepNode> | null = null;
+  /** The newest probe result per node, straight from the scheduler (a verdict keeps its probe field while its state holds). */
+  private readonly probes = new Map<string, { maintenance: boolean; at: number }>();
   private readonly managementEntries = new MaintenanceEntries();
   private readonly probeEntries = new MaintenanceEntries();
   private readonly logger: Logger;
@@ -151,6 +154,15 @@ export class MaintenanceRunner implements MaintenanceController {
     this.kick();
   }
 
+  /** Every probe result: whether the node's status endpoint answered 503 ("maintenance"), and when. */
+  observeProbe(name: string, observation: ProbeObservation): void {
+    const before = this.probes.get(name);
+    const maintenance = observation.outcome === 'maintenance';
+    this.probes.set(name, { maintenance, at: observation.at });
+    // Only a change matters to an entering node; the heartbeat covers the rest.
+    if (before?.maintenance !== maintenance && this.plan?.nodes.some((n) => n.name === name && n.state === 'entering')) this.kick();
+  }
+
   private observeSnapshot(snapshot: Snapshot): void {
     // A down or unknown node's flag says nothing (a rebooting node is not leaving maintenance).
     const flags = new Map(snapshot.nodes.filter((v) => v.state !== 'down' && v.state !== 'unknown').map((v) => [v.name, v.maintenance]));
@@ -179,7 +191,7 @@ export class MaintenanceRunner implements MaintenanceController {
       nodes.set(v.name, {
         state: v.state,
         management: s ? { maintenance: s.maintenance, at: s.at } : null,
-        probe: v.probe ? { maintenance: v.probe.reason === 'maintenance', at: v.probe.at } : null,
+        probe: this.probes.get(v.name) ?? (v.probe ? { maintenance: v.probe.reason === 'maintenance', at: v.probe.at } : null),
         calls: v.calls,
         drainedSince: v.drainedSince,
         capacity: s?.capacity ?? null,

@@ -182,6 +182,7 @@ export class Service {
       onResult: (node, observation) => {
         this.metrics.observeProbe(observation);
         this.core.recordProbe(node.name, observation);
+        this.maintenance.observeProbe(node.name, observation);
       },
       onStart: (_node, latenessMs) => this.metrics.probeLateness.observe(latenessMs / 1000),
     });

@@ -22,11 +22,15 @@ export function scratchDir(): string {
 }
 
 /** drainwatch against the simulator with an admin token, maintenance writes on unless told otherwise. */
-export async function startDrainwatch(sim: Simulator, options: { writes?: boolean; stateFile?: string; policy?: Record<string, unknown> } = {}): Promise<TestService> {
+export async function startDrainwatch(sim: Simulator, options: { writes?: boolean; stateFile?: string; policy?: Record<string, unknown>; probe?: Record<string, unknown> } = {}): Promise<TestService> {
   return startServiceAgainst(sim, {
     management: { maintenance_writes: options.writes ?? true },
     policy: { maintenance_spacing: '1m', ...options.policy },
-    extra: { http: { admin_token_env: ADMIN_TOKEN_ENV }, ...(options.stateFile ? { state: { file: options.stateFile } } : {}) },
+    extra: {
+      http: { admin_token_env: ADMIN_TOKEN_ENV },
+      ...(options.stateFile ? { state: { file: options.stateFile } } : {}),
+      ...(options.probe ? { probe: options.probe } : {}),
+    },
   });
 }
 
@@ -45,11 +49,16 @@ export async function plan(dw: TestService): Promise<PlanJson | null> {
 }
 
 /** Waits until the plan satisfies `check` (bounded). */
-export function planWhere(dw: TestService, check: (p: PlanJson) => boolean, what: string, timeoutMs = 15_000): Promise<PlanJson> {
-  return waitFor(async () => {
-    const p = await plan(dw);
-    return p && check(p) ? p : null;
-  }, timeoutMs, 50, what) as Promise<PlanJson>;
+export async function planWhere(dw: TestService, check: (p: PlanJson) => boolean, what: string, timeoutMs = 15_000): Promise<PlanJson> {
+  let last: PlanJson | null = null;
+  try {
+    return (await waitFor(async () => {
+      last = await plan(dw);
+      return last && check(last) ? last : null;
+    }, timeoutMs, 50, what)) as PlanJson;
+  } catch (error) {
+    throw new Error(`${(error as Error).message}; last plan: ${JSON.stringify(last)}`);
+  }
 }
 
 /** Waits until drainwatch has a sweep (configuration ids) and a verdict for every node. */
