@@ -3,17 +3,25 @@
 
 import { parseArgs } from 'node:util';
 import { loadConfigFile } from '../config/load.js';
+import { packageVersion } from '../config/version.js';
 import { createLogger } from '../service/log.js';
 import { Service } from '../service/service.js';
 import { SUBCOMMANDS } from './commands/index.js';
 import { installSignals } from './signals.js';
 
+// Every way to call drainwatch, one line each; `drainwatch <command> --help` has the details.
 const USAGE = `Usage:
-  drainwatch --config FILE            run the service
-  drainwatch --check-config FILE      validate a config and exit (0 valid, 2 invalid)
-  drainwatch --demo                   run against a built-in simulated fleet (what npm start does)
-  drainwatch --help                   this text
-  drainwatch maintenance start|status|cancel|exit --config FILE ...   maintenance plans (see drainwatch maintenance --help)
+  drainwatch --config FILE                     run the service
+  drainwatch --check-config FILE               validate a config, list every problem (exit 0 valid, 2 invalid)
+  drainwatch --demo                            run against a built-in simulated fleet (what npm start does)
+  drainwatch --version                         print the version
+  drainwatch --help                            this text
+  drainwatch print haproxy --config FILE       print HAProxy server lines for the inventory (no secrets needed)
+  drainwatch wait-drained NODE [--config FILE] wait until a draining node has no calls left (exit 0/1/3/4)
+  drainwatch maintenance start|status|cancel|exit --config FILE ...   maintenance plans, one node at a time
+
+  drainwatch <command> --help                  the options of one command
+  In a source checkout use npx drainwatch ... (or node dist/cli/main.js ...).
 
 Signals: SIGTERM/SIGINT stop gracefully; SIGHUP reloads the config file.`;
 
@@ -23,7 +31,7 @@ async function runService(configPath: string): Promise<number> {
     process.stderr.write(`drainwatch: ${configPath} is not valid:\n${loaded.errors.map((e) => `  - ${e}`).join('\n')}\n`);
     return 2;
   }
-  const logger = createLogger({ level: loaded.config.log.level });
+  const logger = createLogger({ level: loaded.config.log.level, format: loaded.config.log.format });
   let service: Service;
   try {
     service = await Service.start(loaded, { logger });
@@ -55,6 +63,7 @@ export async function main(argv: string[]): Promise<number> {
         'check-config': { type: 'string' },
         demo: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'V' },
       },
       strict: true,
     }));
@@ -64,6 +73,11 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (values.help) {
     process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if (values.version) {
+    // The same version as drainwatch_build_info on /metrics.
+    process.stdout.write(`drainwatch ${packageVersion()} (Node.js ${process.version})\n`);
     return 0;
   }
   if (values['check-config']) {

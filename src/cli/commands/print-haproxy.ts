@@ -77,7 +77,8 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write(`drainwatch print: --config FILE is required\n${USAGE}\n`);
     return 2;
   }
-  const loaded = loadConfigFile(values.config);
+  // Offline: only the inventory matters, so the production secrets need not be present.
+  const loaded = loadConfigFile(values.config, { secrets: false });
   if (!loaded.ok) {
     process.stderr.write(`drainwatch print: ${values.config} is not valid:\n${loaded.errors.map((e) => `  - ${e}`).join('\n')}\n`);
     return 2;

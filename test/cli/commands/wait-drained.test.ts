@@ -1,10 +1,16 @@
 // `drainwatch wait-drained` against a running drainwatch and the simulated Management Node.
 
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { run } from '../../../src/cli/commands/wait-drained.js';
 import { waitFor } from '../../helpers/service.js';
 import { INTERVAL_MS, nodeJson, startFleet, startServiceAgainst } from '../../sources/management/helpers.js';
+import type { AddressInfo } from 'node:net';
 
 function captureIo() {
   const out = { stdout: '', stderr: '' };
@@ -71,10 +77,31 @@ describe('drainwatch wait-drained', () => {
     expect(await run([], captureIo().io)).toBe(2);
   });
 
-  it('times out with the connection problem when drainwatch is not running', async () => {
+  it('exits 4, not 1, when drainwatch is not running, after a short retry said so on stderr', async () => {
+    // A port that just had a listener and has none now: connections are refused.
+    const server = createServer().listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const { port } = server.address() as AddressInfo;
+    await new Promise((resolve) => server.close(resolve));
     const { out, io } = captureIo();
-    expect(await run(['px01', '--url', 'http://127.0.0.1:9', '--interval', '50ms', '--timeout', '200ms'], io)).toBe(1);
-    expect(out.stderr).toContain('cannot reach drainwatch at http://127.0.0.1:9/api/v1/nodes/px01');
+    expect(await run(['px01', '--url', `http://127.0.0.1:${port}`, '--interval', '50ms', '--timeout', '1h', '--connect-timeout', '300ms'], io)).toBe(4);
+    expect(out.stderr).toContain(`cannot reach drainwatch at http://127.0.0.1:${port}: ECONNREFUSED (retrying)`);
+    expect(out.stderr).toContain('gave up after 300ms');
+    const atDeadline = captureIo();
+    expect(await run(['px01', '--url', `http://127.0.0.1:${port}`, '--interval', '50ms', '--timeout', '200ms'], atDeadline.io)).toBe(4);
+  });
+
+  it('finds drainwatch through --config (http.listen) without the config\'s secrets', async () => {
+    const sim = await startFleet();
+    const { url } = await startServiceAgainst(sim);
+    const dir = mkdtempSync(join(tmpdir(), 'drainwatch-wait-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    const config = join(dir, 'config.yaml');
+    const listen = new URL(url).host;
+    writeFileSync(config, `nodes: [{ name: px01, address: 127.0.0.1 }]\nhttp: { listen: "${listen}", admin_token_env: DW_WAIT_TEST_UNSET }\n`);
+    const { out, io } = captureIo();
+    expect(await run(['px99', '--config', config], io)).toBe(3);
+    expect(out.stderr).toContain(`drainwatch at ${url} does not know a node named "px99"`);
   });
 
   it('runs as `drainwatch wait-drained` from the command line', async () => {
