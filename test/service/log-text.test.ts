@@ -22,7 +22,7 @@ describe('text log lines', () => {
     out.on('data', (chunk: Buffer) => (text += chunk.toString()));
     const logger = createLogger({ level: 'info', format: 'text', destination: out });
     logger.info({ node: 'px01' }, 'started');
-    logger.debug('not shown');
+    logger.debug({}, 'not shown');
     await new Promise((resolve) => setImmediate(resolve));
     expect(text).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z INFO  started node=px01\n$/);
   });
