@@ -3,6 +3,7 @@
 import { LRUCache } from 'lru-cache';
 import { readCappedBody } from '../../operator/http/read-body.js';
 import { answerDiscoveryRequest, discoveryResponse, edsShapeOf, parseDiscoveryRequest, renderLoadAssignment } from './eds-format.js';
+import { RestClients } from './rest-clients.js';
 import type { Snapshot } from '../../core/snapshot.js';
 import type { ClusterLoadAssignmentJson, DiscoveryResponseJson } from './eds-format.js';
 import type { Frontend, FrontendContext } from '../frontend.js';
@@ -22,6 +23,7 @@ type Prepared = { response: DiscoveryResponseJson; body: Uint8Array<ArrayBuffer>
  */
 export function createEnvoyEds(context: FrontendContext): Frontend {
   const { app, source, logger, metrics } = context;
+  const restClients = context.sync ? new RestClients({ sync: context.sync, refreshDelayMs: () => context.config().envoy.refresh_delay }) : null;
   // "Log once per name" memories, bounded: cluster names come from clients and could be anything.
   const warnedNames = new LRUCache<string, true>({ max: 1024 });
   const warnedSkipped = new LRUCache<string, true>({ max: 1024 });
@@ -87,11 +89,10 @@ export function createEnvoyEds(context: FrontendContext): Frontend {
     });
     metrics.edsRequests.inc({ result: answer.result });
 
-    if (request.errorDetail) {
-      logger.warn(
-        { envoy_node: request.nodeId, rejected: request.responseNonce || null, version_info: request.versionInfo, code: request.errorDetail.code, error: request.errorDetail.message },
-        'Envoy rejected an EDS response (NACK)',
-      );
+    // Envoy's REST client never sends error_detail or a nonce: a rejected response shows up only
+    // as a version that does not advance, which the read-back below reports (issue 12).
+    if (wantsCluster(request.resourceNames, cluster)) {
+      restClients?.polled({ nodeId: request.nodeId, cluster, applied: request.versionInfo, current: answer.version, snapshot });
     }
     const fresh = answer.otherNames.filter((name) => !warnedNames.has(name));
     if (fresh.length > 0) {
@@ -106,4 +107,9 @@ export function createEnvoyEds(context: FrontendContext): Frontend {
   });
 
   return { name: 'envoy-eds', close: async () => undefined, destroy: async () => undefined };
+}
+
+/** True when a request asks for the cluster drainwatch serves (empty list = legacy wildcard, "*", or its name). */
+function wantsCluster(names: readonly string[], cluster: string): boolean {
+  return names.length === 0 || names.includes('*') || names.includes(cluster);
 }
