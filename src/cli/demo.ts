@@ -4,6 +4,7 @@ import { stringify } from 'yaml';
 import { loadConfigText } from '../config/load.js';
 import { createLogger } from '../service/log.js';
 import { Service } from '../service/service.js';
+import { driveDemoPlans } from './demo-plan.js';
 import { installSignals } from './signals.js';
 import { Simulator, startScenario } from '../simulator/index.js';
 import { simulatorManagementConfig } from '../sources/management/simulator-settings.js';
@@ -20,7 +21,8 @@ const time = () => new Date().toISOString().slice(11, 19);
 export function demoConfig(sim: SimulatorType, options: DemoOptions = {}): Record<string, unknown> {
   return {
     nodes: [],
-    management: simulatorManagementConfig({ url: sim.managementUrl as string, scheme: sim.scheme, interval: '2s' }),
+    // Writes on: the demo's rolling upgrade is a maintenance plan that sets maintenance_mode on the simulated Management Node.
+    management: { ...simulatorManagementConfig({ url: sim.managementUrl as string, scheme: sim.scheme, interval: '2s' }), maintenance_writes: true },
     probe: { interval: '1s', timeout: '800ms', rise: 2, fall: 2, max_age: '5s' },
     // The scenario upgrades a node about every 30 s; real fleets should keep the 2 minute default.
     policy: { maintenance_spacing: '20s', weight_smoothing: '10s' },
@@ -48,14 +50,22 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
   service.core.onTransition((t) => {
     out.write(`${time()}  ${t.name.padEnd(6)} ${t.from.padEnd(8)} → ${t.to.padEnd(8)} ${t.reason}\n`);
   });
-  const scenario = startScenario(sim);
+  // The plan puts nodes into maintenance; the scenario ends their calls and upgrades each drained node.
+  const scenario = startScenario(sim, { upgrade: 'external', callsEndMs: 12_000 });
   scenario.on('event', (event) => out.write(`${time()}  [simulator] ${event.message}\n`));
+  const stopPlans = driveDemoPlans(service.maintenance, scenario, {
+    nodes: () => sim.nodes().map((node) => node.name),
+    startAfterMs: 10_000,
+    reason: 'Software upgrade to 36.1',
+    write: (line) => out.write(`${line}\n`),
+  });
 
   const { http } = service.config;
   const agent = service.config.haproxy.agent?.listen.text;
   out.write(
     [
-      `drainwatch demo: ${sim.nodes().length} simulated Conferencing Nodes, a rolling upgrade starts in about 10 s.`,
+      `drainwatch demo: ${sim.nodes().length} simulated Conferencing Nodes; in about 10 s a maintenance plan starts a rolling upgrade, one node at a time.`,
+      `  plan (JSON):       curl -s http://${http.listen.text}/api/v1/maintenance`,
       `  verdicts (JSON):   curl -s http://${http.listen.text}/api/v1/nodes`,
       `  dashboard:         http://${http.listen.text}/`,
       `  metrics:           curl -s http://${http.listen.text}/metrics`,
@@ -68,6 +78,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
 
   installSignals({
     close: async (graceMs) => {
+      stopPlans();
       scenario.stop();
       await service.close(graceMs);
       await sim.close();

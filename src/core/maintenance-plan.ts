@@ -239,7 +239,7 @@ function capacityProblem(candidate: string, obs: PlanObservations): string | nul
 
 /**
  * One step of a plan: follows entered nodes, then — strictly in order, one at a time — lets the
- * next queued node enter once `spacing` has passed since the plan's last write and the guards
+ * next queued node enter once `spacing` has passed since the previous one was confirmed in maintenance and the guards
  * hold (ready capacity stays at or above `min_ready_capacity`; no other node entered maintenance
  * within `spacing`). Returns the new plan (the input is not changed), the writes to make, the
  * events to log, and when to step again at the latest (null: on the next observation).
@@ -302,8 +302,10 @@ export function stepPlan(input: Plan, obs: PlanObservations): PlanStep {
       follow(candidate, o, now, confirmTimeoutMs, events);
       continue;
     }
-    const lastWrite = Math.max(...plan.nodes.map((node) => node.writtenAt ?? -Infinity));
-    const spacingEnds = lastWrite + plan.spacingMs;
+    // Spacing runs from when the previous node was seen in maintenance (confirmed), not from its write:
+    // that is what every other observer (another replica, the spacing warning) measures from.
+    const lastEntry = Math.max(...plan.nodes.map((node) => (node.writtenAt === null ? -Infinity : (node.confirmedAt ?? node.writtenAt))));
+    const spacingEnds = lastEntry + plan.spacingMs;
     const waitOn = (reason: string | null, notBefore: number | null) => {
       const changed = plan.waitingReason !== reason || plan.state !== (reason ? 'waiting' : 'running');
       plan.state = reason ? 'waiting' : 'running';

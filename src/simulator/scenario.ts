@@ -160,8 +160,8 @@ export class Scenario extends EventEmitter<{ event: [ScenarioEvent] }> {
       await this.#phase(name, 'booting', `${name} is booting: it accepts connections but does not answer yet.`);
       await this.#sleep(bootMs);
       await this.#sim.updateNode(name, { version: targetVersion, load: LOAD_MIN, calls: 0 });
-      const back = this.#sim.node(name)?.phase === 'maintenance' ? 'back in maintenance (its setting survives the reboot)' : 'back up';
-      await this.#phase(name, 'up', `${name} is ${back} on version ${targetVersion}.`);
+      // A node set to maintenance through the Management Node comes back in maintenance (the setting survives reboots).
+      await this.#phase(name, 'up', `${name} has booted on version ${targetVersion}; its maintenance setting decides whether it takes calls.`);
       if (this.#stopped) return;
       this.#upgraded.add(name);
       this.emit('event', { type: 'upgraded', at: new Date(), node: name, version: targetVersion, message: `${name} is upgraded to ${targetVersion}.` });

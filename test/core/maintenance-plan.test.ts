@@ -67,18 +67,19 @@ describe('maintenance plan', () => {
     expect(both.events.map((e) => e.kind)).toEqual(['entered']);
   });
 
-  it('waits the spacing after the previous write before entering the next node, strictly in order', () => {
+  it('waits the spacing after the previous node was confirmed in maintenance, strictly in order', () => {
     let plan = stepPlan(twoNodePlan(), observe(T0, fleetOf4)).plan;
     plan = recordWrite(plan, 'px01', { ok: true, at: T0 + 100 }).plan;
     const fleet = { ...fleetOf4, px01: inMaintenance(T0 + 200, 4) };
     const early = stepPlan(plan, observe(T0 + 1000, fleet));
     expect(early.actions).toEqual([]);
-    expect(early.wakeAt).toBe(T0 + 100 + SPACING);
-    expect(early.plan.next).toEqual({ name: 'px02', notBefore: T0 + 100 + SPACING });
+    expect(early.plan.nodes[0]?.confirmedAt).toBe(T0 + 1000);
+    expect(early.wakeAt).toBe(T0 + 1000 + SPACING);
+    expect(early.plan.next).toEqual({ name: 'px02', notBefore: T0 + 1000 + SPACING });
     expect(early.plan.state).toBe('running');
-    const justBefore = stepPlan(early.plan, observe(T0 + 100 + SPACING - 1, fleet));
+    const justBefore = stepPlan(early.plan, observe(T0 + 1000 + SPACING - 1, fleet));
     expect(justBefore.actions).toEqual([]);
-    const on = stepPlan(justBefore.plan, observe(T0 + 100 + SPACING, fleet));
+    const on = stepPlan(justBefore.plan, observe(T0 + 1000 + SPACING, fleet));
     expect(on.actions.map((a) => a.node)).toEqual(['px02']);
   });
 
@@ -86,11 +87,12 @@ describe('maintenance plan', () => {
     let plan = stepPlan(twoNodePlan(), observe(T0, { px01: {}, px02: {}, px03: {} })).plan;
     plan = recordWrite(plan, 'px01', { ok: true, at: T0 }).plan;
     const fleet = { px01: inMaintenance(T0, 2), px02: {}, px03: {} };
+    plan = stepPlan(plan, observe(T0, fleet, { minReadyCapacity: 0.5 })).plan;
     const step = stepPlan(plan, observe(T0 + SPACING, fleet, { minReadyCapacity: 0.5 }));
     expect(step.actions).toEqual([]);
     expect(step.plan.state).toBe('waiting');
     expect(step.plan.waitingReason).toBe("entering px02 would leave 33% of the fleet's capacity on ready nodes, below policy.min_ready_capacity 50%");
-    expect(step.events.map((e) => e.kind)).toEqual(['entered', 'waiting']);
+    expect(step.events.map((e) => e.kind)).toEqual(['waiting']);
     // Capacity comes back (px01 left maintenance after its upgrade and is ready again): the plan goes on.
     const back = stepPlan(step.plan, observe(T0 + SPACING + 1, { px01: { ...inMaintenance(T0, 0, T0 + 50) }, px02: {}, px03: {}, px04: {} }, { minReadyCapacity: 0.5 }));
     expect(back.actions.map((a) => a.node)).toEqual(['px02']);
@@ -112,7 +114,7 @@ describe('maintenance plan', () => {
     let plan = stepPlan(twoNodePlan(), observe(T0, fleetOf4)).plan;
     plan = recordWrite(plan, 'px01', { ok: true, at: T0 }).plan;
     plan = stepPlan(plan, observe(T0 + 500, { ...fleetOf4, px01: inMaintenance(T0 + 400, 3) })).plan;
-    const entering2 = stepPlan(plan, observe(T0 + SPACING, { ...fleetOf4, px01: inMaintenance(T0 + 400, 0, T0 + 2000) }));
+    const entering2 = stepPlan(plan, observe(T0 + 500 + SPACING, { ...fleetOf4, px01: inMaintenance(T0 + 400, 0, T0 + 2000) }));
     expect(entering2.plan.nodes[0]).toMatchObject({ state: 'drained', drainedAt: T0 + 2000, calls: 0, detail: 'drained 2s after entering maintenance' });
     expect(entering2.actions.map((a) => a.node)).toEqual(['px02']);
     plan = recordWrite(entering2.plan, 'px02', { ok: true, at: T0 + SPACING }).plan;
@@ -161,9 +163,11 @@ describe('maintenance plan', () => {
     const resumed = resumePlan(plan, T0 + 30_000);
     expect(resumed.plan.nodes[0]).toMatchObject({ state: 'entering', writtenAt: T0 });
     const step = stepPlan(resumed.plan, observe(T0 + 31_000, { ...fleetOf4, px01: inMaintenance(T0 + 30_500, 1) }));
-    // px01 is confirmed without a second write; the spacing since its write is over, so px02 goes next.
+    // px01 is confirmed without a second write; px02 follows once the spacing since then is over.
     expect(step.plan.nodes[0]?.state).toBe('draining');
-    expect(step.actions.map((a) => a.node)).toEqual(['px02']);
+    expect(step.actions).toEqual([]);
+    const next = stepPlan(step.plan, observe(T0 + 31_000 + SPACING, { ...fleetOf4, px01: inMaintenance(T0 + 30_500, 1) }));
+    expect(next.actions.map((a) => a.node)).toEqual(['px02']);
   });
 
   it('skips the write for a queued node someone else already put in maintenance', () => {
