@@ -25,6 +25,7 @@ const ASSET_FILES: ReadonlyArray<Pick<DashboardAsset, 'path' | 'file' | 'content
   { path: '/', file: 'index.html', contentType: 'text/html; charset=utf-8' },
   { path: '/dashboard.js', file: 'dashboard.js', contentType: 'text/javascript; charset=utf-8' },
   { path: '/dashboard.css', file: 'dashboard.css', contentType: 'text/css; charset=utf-8' },
+  { path: '/maintenance-panel.js', file: 'maintenance-panel.js', contentType: 'text/javascript; charset=utf-8' },
 ];
 
 const SECURITY_HEADERS = {
