@@ -363,6 +363,17 @@ export class MaintenanceRunner implements MaintenanceController {
     }
   }
 
+  /** After a config reload: follow a moved `state.file` (the plan is written there at once) and re-check the guards. */
+  async reload(): Promise<void> {
+    const before = this.store.path;
+    this.store.setStateFile(this.options.config().state.file);
+    if (this.store.path !== before) {
+      this.logger.info({ from: before, to: this.store.path }, 'state.file changed: writing the maintenance plan next to the new file');
+      await this.store.save(this.plan);
+    }
+    this.kick();
+  }
+
   /** Stops stepping and lets a write in flight finish; the plan stays saved for the next start. Idempotent. */
   async close(): Promise<void> {
     this.ended = true;

@@ -23,6 +23,8 @@ export type MaintenanceController = {
   exit(nodes: string[], by: string): Promise<ExitResult>;
   /** Lifecycle, driven by this front-end: load and resume a saved plan; finish or abort a write in flight. */
   startRunning?(): void;
+  /** A config reload was applied (state.file may have moved). */
+  reload?(): Promise<void>;
   close?(): Promise<void>;
   destroy?(): Promise<void>;
 };
@@ -215,6 +217,9 @@ export function createMaintenanceApi(context: FrontendContext & { maintenance: M
     name: 'maintenance-api',
     async start() {
       maintenance.startRunning?.();
+    },
+    async reload() {
+      await maintenance.reload?.();
     },
     async close() {
       await maintenance.close?.();
