@@ -2,6 +2,7 @@
 
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { registerCallsHistory } from './calls-history.js';
 import { createEventStream } from './events.js';
 import type { Frontend, FrontendContext } from '../../frontends/frontend.js';
 
@@ -84,6 +85,9 @@ export function createDashboard(context: FrontendContext, options: DashboardOpti
   const { heartbeatMs, minIntervalMs, maxClients } = options;
   const events = createEventStream({ app, source, logger, clock, heartbeatMs, minIntervalMs, maxClients });
 
+  // The calls line per draining node: fed from every snapshot, served to the page on load.
+  const calls = registerCallsHistory({ app, source, clock });
+
   return {
     name: 'dashboard',
     // close() already ends every stream at once: nothing in flight to wait for.
@@ -93,6 +97,7 @@ export function createDashboard(context: FrontendContext, options: DashboardOpti
     async close() {
       // Ending the streams lets the HTTP server close without waiting out its grace period.
       events.close();
+      calls.close();
     },
   };
 }

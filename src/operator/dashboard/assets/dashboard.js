@@ -16,6 +16,10 @@
   var latest = null;
   var receivedAt = 0;
   var filterText = '';
+  /** Calls over the last 30 minutes per draining node, as served by /api/v1/dashboard/calls. */
+  /** @type {{ window_ms: number, now: number, nodes: Record<string, Array<[number, number]>> } | null} */
+  var callLines = null;
+  var callsFetchedAt = 0;
 
   /**
    * The element with `id`, of the given kind; the page ships every id this program uses, so a
@@ -59,6 +63,62 @@
     var m = s / 60;
     if (m < 60) return Math.round(m) + ' min';
     return (m / 60).toFixed(1) + ' h';
+  }
+
+  /**
+   * "draining for 12 min", from the verdict's since.
+   * @param {string} state
+   * @param {string} since
+   */
+  function formatInState(state, since) {
+    var at = Date.parse(since);
+    return isNaN(at) ? '–' : state + ' for ' + formatAge(Date.now() - at);
+  }
+
+  /**
+   * The calls of the last window as a small step line ending now (the last count holds until now).
+   * @param {Array<[number, number]>} points [unix ms, calls], oldest first
+   * @param {number} windowMs
+   */
+  function sparkline(points, windowMs) {
+    var width = 96, height = 22;
+    var now = Date.now();
+    // From the first point (at most the window back) to now, at least a minute: a young line fills the width.
+    var first = points[0] ? points[0][0] : now;
+    var start = Math.min(now - 60000, Math.max(now - windowMs, first));
+    var span = now - start;
+    var max = 1;
+    points.forEach(function (p) { if (p[1] > max) max = p[1]; });
+    /** @param {number} t */
+    function x(t) { return ((Math.max(t, start) - start) / span * (width - 2) + 1).toFixed(1); }
+    /** @param {number} v */
+    function y(v) { return (height - 2 - v / max * (height - 4)).toFixed(1); }
+    var path = '';
+    points.forEach(function (p, i) {
+      path += (i === 0 ? 'M' + x(p[0]) + ' ' + y(p[1]) : ' H' + x(p[0]) + ' V' + y(p[1]));
+    });
+    if (points.length > 0) path += ' H' + x(now);
+    var label = 'calls over the last ' + Math.max(1, Math.round(span / 60000)) + ' min: ' + points.map(function (p) { return Number(p[1]); }).join(', ');
+    // Markup built from numbers only; the HTML parser puts <svg> in its namespace.
+    var holder = el('span', 'spark');
+    holder.innerHTML = '<svg width="' + width + '" height="' + height + '" viewBox="0 0 ' + width + ' ' + height + '" role="img" aria-label="' + label +
+      '"><path d="' + path + '" fill="none" stroke="currentColor" stroke-width="1.5"></path></svg>';
+    return holder;
+  }
+
+  /** Fetches the calls lines, at most every 5 s, and redraws the rows that show one. */
+  function refreshCalls() {
+    if (Date.now() - callsFetchedAt < 5000) return;
+    callsFetchedAt = Date.now();
+    fetch('/api/v1/dashboard/calls', { cache: 'no-store' }).then(function (r) {
+      if (!r.ok) throw new Error('HTTP ' + r.status);
+      return r.json();
+    }).then(function (data) {
+      callLines = data;
+      // Force the rows of draining nodes to redraw with their line.
+      rows.forEach(function (entry) { if (entry.state === 'draining' || entry.state === 'maint') entry.version = -2; });
+      if (latest) render(latest);
+    }).catch(function () { /* the line is an extra; the table stays current without it */ });
   }
 
   /** @param {string} iso */
@@ -117,6 +177,13 @@
     if (n.held_by_guard) state.appendChild(el('span', 'flag', 'held by guard'));
     tr.appendChild(state);
 
+    // Time in state from the verdict's since (not the data's freshness, which is the Age column).
+    var inState = el('td', 'since');
+    inState.setAttribute('data-since', n.since);
+    inState.setAttribute('data-state', n.state);
+    inState.textContent = formatInState(n.state, n.since);
+    tr.appendChild(inState);
+
     var weight = el('td', 'num');
     var w = el('span', 'weight');
     var bar = el('span', 'bar');
@@ -129,7 +196,10 @@
     tr.appendChild(weight);
 
     tr.appendChild(el('td', 'num load', n.load === null ? '–' : n.load + ' %'));
-    tr.appendChild(el('td', 'num calls', n.calls === null ? '–' : n.calls));
+    var calls = el('td', 'num calls', n.calls === null ? '–' : n.calls);
+    var line = callLines && callLines.nodes[n.name];
+    if (line && (n.state === 'draining' || n.state === 'maint')) calls.appendChild(sparkline(line, callLines ? callLines.window_ms : 1800000));
+    tr.appendChild(calls);
 
     var reason = el('td', 'reason', n.reason);
     if (n.drained_since) reason.appendChild(el('span', 'sub', 'calls cleared ' + formatAge(Date.now() - Date.parse(n.drained_since)) + ' ago: safe to take out of service'));
@@ -184,7 +254,7 @@
         rows.set(n.name, entry);
       }
       if (entry.version !== n.version || n.override || n.drained_since) {
-        var changed = entry.version !== -1 && entry.state !== n.state;
+        var changed = entry.version >= 0 && entry.state !== n.state;
         fillRow(entry.tr, n);
         if (changed) {
           entry.tr.classList.remove('changed');
@@ -213,6 +283,7 @@
     }
     $('footer').textContent = 'snapshot v' + data.version + ' · generated ' + new Date(data.generated_at).toLocaleTimeString();
     refreshNodeSelect();
+    refreshCalls();
   }
 
   function tickAges() {
@@ -220,6 +291,9 @@
     var delta = Date.now() - receivedAt;
     document.querySelectorAll('td.age').forEach(function (td) {
       td.textContent = formatAge(Number(td.getAttribute('data-age-ms')) + delta);
+    });
+    document.querySelectorAll('td.since').forEach(function (td) {
+      td.textContent = formatInState(td.getAttribute('data-state') || '', td.getAttribute('data-since') || '');
     });
   }
 
@@ -341,6 +415,11 @@
     $('ov-clear').addEventListener('click', function () { send('DELETE'); });
     $('override-form').addEventListener('submit', function (event) { event.preventDefault(); send('PUT'); });
     setInterval(tickAges, 1000);
+    // First paint with data: the current snapshot at once, without waiting for the stream.
+    fetch('/api/v1/nodes', { cache: 'no-store' }).then(function (r) { return r.ok ? r.json() : null; }).then(function (data) {
+      if (data && !latest) render(data);
+    }).catch(function () { /* the stream (or polling) brings it */ });
+    setInterval(function () { if (latest) refreshCalls(); }, 15000);
     connect();
   });
 })();

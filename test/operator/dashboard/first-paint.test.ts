@@ -1,0 +1,57 @@
+// The dashboard right after load: nodes from the first fetch (even with no event stream), time in state, calls lines.
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { waitFor } from '../../helpers/service.js';
+import { requires, toolPath } from '../../helpers/requires.js';
+import { startSimulator, watch } from '../fleet.js';
+
+const SUITE = 'dashboard first paint in headless Chromium';
+const present = requires(SUITE, ['chromium']);
+// Set DRAINWATCH_SCREENSHOT=/path.png to keep a picture of the page as loaded.
+const SCREENSHOT = process.env.DRAINWATCH_SCREENSHOT;
+
+type NodeJson = { name: string; state: string; calls: number | null };
+
+describe.runIf(present)(SUITE, () => {
+  it('shows every node, how long each is in its state and the falling calls of a draining node, without the event stream', async () => {
+    const sim = await startSimulator(4, { management: true });
+    for (const [name, calls] of [['px01', 12], ['px02', 21], ['px03', 5], ['px04', 0]] as const) sim.setCalls(name, calls);
+    const svc = await watch(sim, { config: { management: { url: sim.managementUrl, interval: '300ms' } } });
+    const node = async (name: string) => (await (await fetch(`${svc.url}/api/v1/nodes/${name}`)).json()) as NodeJson;
+    await sim.setPhase('px02', 'maintenance', 'Software upgrade');
+    // The calls fall while px02 drains; each count is seen by a sweep before the next.
+    for (const calls of [21, 14, 8]) {
+      sim.setCalls('px02', calls);
+      await waitFor(async () => { const n = await node('px02'); return n.state === 'draining' && n.calls === calls; }, 10_000, 50, `px02 draining with ${calls} calls`);
+    }
+
+    const profile = mkdtempSync(join(tmpdir(), 'drainwatch-chromium-'));
+    onTestFinished(() => rmSync(profile, { recursive: true, force: true }));
+    const context = await chromium.launchPersistentContext(profile, {
+      executablePath: toolPath('chromium') ?? '/usr/bin/chromium',
+      headless: true,
+      viewport: { width: 1360, height: 520 },
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-dev-shm-usage', '--disable-extensions'],
+    });
+    onTestFinished(() => context.close());
+    const page = await context.newPage();
+    const problems: string[] = [];
+    page.on('pageerror', (error) => problems.push(error.message));
+    // No event stream at all: the first paint must come from the page's own first fetch.
+    await page.route('**/api/v1/events', (route) => route.abort());
+    await page.goto(`${svc.url}/`);
+    await page.waitForFunction('document.querySelectorAll("tr[data-node]").length === 4', undefined, { timeout: 10_000 });
+
+    expect(await page.textContent('tr[data-node="px02"] td.since')).toMatch(/^draining for \d/);
+    expect(await page.textContent('tr[data-node="px01"] td.since')).toMatch(/^ready for \d/);
+    await page.waitForSelector('tr[data-node="px02"] td.calls svg path', { timeout: 10_000 });
+    expect(await page.getAttribute('tr[data-node="px02"] td.calls svg', 'aria-label')).toBe('calls over the last 1 min: 21, 14, 8');
+    expect(await page.$('tr[data-node="px01"] td.calls svg')).toBeNull();
+    if (SCREENSHOT) await page.screenshot({ path: SCREENSHOT, fullPage: true });
+    expect(problems).toEqual([]);
+  });
+});
