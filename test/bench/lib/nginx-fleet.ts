@@ -65,8 +65,9 @@ function nginxConfig(dir: string, nodes: readonly FleetNode[], controlPort: numb
     'worker_processes 1;',
     `error_log ${join(dir, 'error.log')} error;`,
     `pid ${join(dir, 'nginx.pid')};`,
-    // Every listening socket takes a connection slot too.
-    `events { worker_connections ${2 * nodes.length + 256}; }`,
+    // Every listening socket takes a connection slot too, and NGINX closes idle keep-alive
+    // connections early when its free slots run low: leave it plenty (within the fd limit).
+    `events { worker_connections ${Math.min(4 * nodes.length + 1024, 19_500)}; }`,
     'http {',
     '  access_log off;',
     `  client_body_temp_path ${join(dir, 'tmp')}; proxy_temp_path ${join(dir, 'tmp')}; fastcgi_temp_path ${join(dir, 'tmp')}; uwsgi_temp_path ${join(dir, 'tmp')}; scgi_temp_path ${join(dir, 'tmp')};`,
