@@ -42,6 +42,8 @@ export class MaintenanceWarnings {
   private readonly maintenance = new Map<string, boolean>();
   private lastEntry: { name: string; at: number } | null = null;
   private belowCapacity = false;
+  /** Every node has had a first observation: before that, a restart with a saved override looks like lost capacity. */
+  private complete = false;
   /** Each counted node's share of the capacity sums, so a snapshot costs O(changed nodes). */
   private readonly shares = new Map<string, { ready: boolean; capacity: number | null }>();
   private totals = { nodes: 0, readyNodes: 0, known: 0, capacity: 0, readyCapacity: 0 };
@@ -78,7 +80,9 @@ export class MaintenanceWarnings {
         this.share(node);
       }
     }
-    this.checkCapacity(policy.min_ready_capacity);
+    // O(nodes) only until the first complete snapshot; after it, the check runs on every one.
+    if (!this.complete) this.complete = snapshot.nodes.length > 0 && snapshot.nodes.every((node) => node.probe !== null || node.observedAt !== null);
+    if (this.complete) this.checkCapacity(policy.min_ready_capacity);
   }
 
   private spacing(node: NodeVerdict, now: number, spacingMs: number): void {

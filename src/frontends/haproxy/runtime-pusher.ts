@@ -11,6 +11,9 @@ import type { NodeVerdict, Snapshot, SnapshotSource } from '../../core/snapshot.
 import type { Frontend, FrontendContext } from '../frontend.js';
 import type { Metrics } from '../../operator/metrics/registry.js';
 
+// Errors of a socket that is not there right now (HAProxy restarting or stopped): logged as one line.
+const EXPECTED_NETWORK_CODES = new Set(['ECONNREFUSED', 'ENOENT', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH']);
+
 /** How often an otherwise idle pusher checks that HAProxy is the same process (`show info`). */
 export const HEARTBEAT_MS = 1000;
 
@@ -197,7 +200,10 @@ export class RuntimePusher {
 
   private failed(error: Error, pending: number): void {
     this.options.metrics?.runtimeApiCommands.inc({ result: 'failed' }, pending + 1);
-    if (!this.failing) this.logger.error({ err: error }, 'haproxy runtime API unreachable; will retry and re-assert the full state');
+    // A refused or missing socket is what an HAProxy restart looks like: one line, no stack.
+    const code = (error as NodeJS.ErrnoException).code;
+    const expected = code !== undefined && EXPECTED_NETWORK_CODES.has(code);
+    if (!this.failing) this.logger.error(expected ? { code, error: error.message } : { err: error }, 'haproxy runtime API unreachable; will retry and re-assert the full state');
     else this.logger.debug({ err: error }, 'haproxy runtime API still unreachable');
     this.failing = true;
     this.pushed.clear();

@@ -136,6 +136,7 @@ export class NginxWriter {
   /** Aborted by destroy(): kills a running test/reload command's process group. */
   private readonly abort = new AbortController();
   private problemsSaid = '';
+  private failOpenSaid = false;
 
   constructor(options: NginxWriterOptions) {
     this.options = options;
@@ -229,14 +230,17 @@ export class NginxWriter {
 
   private onChange(snapshot: Snapshot): void {
     if (this.closed) return;
-    const wasFailOpen = this.current.failOpen;
     this.current = this.render(snapshot, this.current.memory);
     const { failOpen, problems } = this.current;
     this.options.metrics.nginxFailOpen.set({ upstream: this.name }, failOpen ? 1 : 0);
-    if (failOpen && !wasFailOpen) {
+    // Said once real verdicts exist: the first rendering, before any, fails open by design.
+    if (failOpen && !this.failOpenSaid && snapshot.nodes.some((node) => node.state !== 'unknown')) {
       this.logger.warn({ servers: this.current.servers }, 'no node is ready: keeping draining/unknown nodes in NGINX at weight 1 so the upstream is not empty (fail open)');
-    } else if (!failOpen && wasFailOpen) {
+      this.failOpenSaid = true;
+    } else if (!failOpen && this.failOpenSaid) {
+      // Only an announced fail-open ends.
       this.logger.info({}, 'a node is ready again: NGINX fail-open ended');
+      this.failOpenSaid = false;
     }
     const said = problems.join('\n');
     if (said !== this.problemsSaid && problems.length > 0) this.logger.warn({ problems }, 'NGINX rendering problems');
