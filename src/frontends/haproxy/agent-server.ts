@@ -7,6 +7,7 @@ import { compileAllowList } from '../../config/cidr.js';
 import { ConnectionGate, WarnLimiter } from '../../core/connection-gate.js';
 import { isNodeName } from '../../core/names.js';
 import { formatAgentReply, NO_CHANGE_REPLY, replyResult } from './reply.js';
+import { AgentEvidence } from './agent-evidence.js';
 import type { ListenAddress } from '../../config/address.js';
 import type { AllowList } from '../../config/cidr.js';
 import type { Config } from '../../config/schema.js';
@@ -34,6 +35,8 @@ export type HaproxyAgentServerOptions = {
   metrics?: Metrics;
   /** Epoch ms, for rate-limiting flood warnings (default Date.now). */
   clock?: () => number;
+  /** Told every answered check of a known node (the agent evidence of the sync model). */
+  onAnswer?: (node: string, peer: string, reply: string) => void;
 };
 
 type AgentLimits = Pick<HaproxyAgentServerOptions, 'maxConnections' | 'maxConnectionsPerPeer' | 'idleTimeoutMs' | 'maxLineBytes' | 'allow'>;
@@ -215,7 +218,9 @@ export class HaproxyAgentServer {
         return;
       }
       const verdict = this.options.source.snapshot().get(name);
-      answer(this.replyFor(verdict), replyResult(verdict));
+      const reply = this.replyFor(verdict);
+      answer(reply, replyResult(verdict));
+      if (verdict) this.options.onAnswer?.(name, peer, reply);
     };
 
     socket.on('data', (chunk: Buffer) => {
@@ -282,6 +287,10 @@ export function createHaproxyAgent(context: FrontendContext): HaproxyAgentFronte
   const logger = context.logger.child({ frontend: 'haproxy-agent' });
   let server: HaproxyAgentServer | null = null;
   let serving: string | null = null;
+  // Which HAProxy asked about which node, when, and what it was told (issue 12): haproxy-agent:<peer> targets.
+  const evidence = context.sync
+    ? new AgentEvidence({ sync: context.sync, source: context.source, clock: context.clock, expectedIntervalMs: () => context.config().haproxy.agent?.expected_interval ?? 2000 })
+    : null;
   const limitsOf = (agent: NonNullable<Config['haproxy']['agent']>) => ({
     maxConnections: agent.max_connections,
     idleTimeoutMs: agent.idle_timeout,
@@ -300,10 +309,12 @@ export function createHaproxyAgent(context: FrontendContext): HaproxyAgentFronte
       logger,
       metrics: context.metrics,
       clock: context.clock,
+      ...(evidence ? { onAnswer: (node: string, peer: string, reply: string) => evidence.record(node, peer, reply) } : {}),
     });
     await next.start();
     server = next;
     serving = agent.listen.text;
+    evidence?.start();
   };
 
   /** Servers closing (after a move or close()), so destroy() can still drop their connections. */
@@ -334,8 +345,12 @@ export function createHaproxyAgent(context: FrontendContext): HaproxyAgentFronte
         logger.error({ err: error }, 'haproxy agent could not move to its new settings; HAProxy keeps the last state it was told');
       }
     },
-    close: shut,
+    async close() {
+      evidence?.close();
+      await shut();
+    },
     async destroy() {
+      evidence?.close();
       const all = [...closing, ...(server ? [server] : [])];
       server = null;
       serving = null;
