@@ -1,6 +1,7 @@
 // `drainwatch maintenance start|status|cancel|exit`: a client of the running service's maintenance plan API.
 
 import { parseArgs } from 'node:util';
+import { formatHostPort } from '../../config/address.js';
 import { formatDuration, parseDuration } from '../../config/duration.js';
 import { loadConfigFile } from '../../config/load.js';
 
@@ -137,8 +138,9 @@ export async function run(argv: string[], io: MaintenanceIo = process): Promise<
   let base: URL;
   try {
     const { host, port } = loaded.config.http.listen;
-    const reachable = host === '0.0.0.0' || host === '::' || host === '' ? '127.0.0.1' : host;
-    base = new URL(values.url ?? `http://${reachable.includes(':') ? `[${reachable}]` : reachable}:${port}/`);
+    // A wildcard bind is reached on loopback.
+    const reachable = host === '0.0.0.0' || host === '' ? '127.0.0.1' : host === '::' ? '::1' : host;
+    base = new URL(values.url ?? `http://${formatHostPort(reachable, port)}/`);
   } catch {
     io.stderr.write(`drainwatch maintenance: --url "${values.url}" is not a URL\n`);
     return EXIT_USAGE;

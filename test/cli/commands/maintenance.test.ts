@@ -94,6 +94,13 @@ describe('drainwatch maintenance', () => {
     expect(await cli(dw, ['exit', 'px01'], exit)).toBe(EXIT_OK);
     expect(exit.out).toBe('px01: out of maintenance\n');
     expect(sim.node('px01')?.phase).toBe('up');
+    // Without --url the address comes from the config's http.listen.
+    const port = new URL(dw.url).port;
+    const own = join(scratchDir(), 'own.yaml');
+    writeFileSync(own, stringify({ nodes: [{ name: 'px01', address: '127.0.0.1' }], http: { listen: `0.0.0.0:${port}`, admin_token_env: ADMIN_TOKEN_ENV } }));
+    const fromConfig = io();
+    expect(await run(['status', '--config', own], fromConfig)).toBe(EXIT_OK);
+    expect(fromConfig.out).toMatch(/^plan [0-9a-f]{8}: cancelled/);
     const usage = io();
     expect(await run(['start', 'px01'], usage)).toBe(EXIT_USAGE);
     expect(usage.err).toMatch(/--config FILE is required/);
