@@ -61,6 +61,13 @@ describe.runIf(requires(SUITE, ['haproxy']))(SUITE, () => {
     await r.sim.setPhase('px02', 'maintenance', 'Software upgrade');
     await r.within(async () => (await r.state('px02'))?.srv_admin_state === '8', 15_000, 'HAProxy DRAIN on px02');
     await r.within(async () => (await r.node('px02'))?.status === 'in_sync' && (await r.node('px02'))?.have === 'drain', 2 * READ_MS + 1000, 'px02 in_sync as drain');
+    // The agent evidence needs no socket: which HAProxy asked, and what it was told.
+    const evidence = await r.within(async () => {
+      const body = (await (await fetch(`${r.dw.url}/api/v1/loadbalancers`)).json()) as { loadbalancers: LoadBalancerJson[] };
+      const agent = body.loadbalancers.find((each) => each.id === 'haproxy-agent:127.0.0.1');
+      return agent?.nodes.find((each) => each.name === 'px02')?.have === 'up drain #Software upgrade';
+    }, 5000, 'agent evidence for px02');
+    expect(evidence).toBeLessThan(5000);
 
     // px01's first agent check has run: the next one is a minute away.
     await r.within(async () => !['', 'INI', '* INI'].includes((await r.lb.stat('pexip')).get('px01')?.agent_status ?? ''), 15_000, 'px01 first agent check');
