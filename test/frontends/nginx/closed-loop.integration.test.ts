@@ -96,6 +96,24 @@ describe.runIf(requires(SUITE, ['nginx']))(SUITE, () => {
     expect(r.line('px01')).toMatch(/ down; # px01 draining: /);
   });
 
+  it('reports a hand edit of the include file and rewrites it within one read interval + settle', async () => {
+    const r = await rig();
+    const repairsBefore = (await r.target()).repairs;
+    const edited = readFileSync(r.include, 'utf8').replace(/(server \S+ )weight=100;( # px02 )/, '$1down;$2');
+    expect(edited).not.toBe(readFileSync(r.include, 'utf8'));
+    writeFileSync(r.include, edited);
+    const started = Date.now();
+    let reportedMs: number | null = null;
+    await waitFor(async () => {
+      const target = await r.target();
+      if (reportedMs === null && (target.status === 'diverged' || target.repairs > repairsBefore)) reportedMs = Date.now() - started;
+      return target.repairs > repairsBefore && target.status === 'in_sync' && r.line('px02').includes('weight=100');
+    }, 500 + SETTLE_MS + 2000, 10, 'the file rewritten');
+    const repairMs = Date.now() - started;
+    console.info(`nginx: hand edit of the include file -> reported in ${reportedMs} ms, rewritten, tested, reloaded and in_sync in ${repairMs} ms (read interval 500 ms, settle ${SETTLE_MS} ms)`);
+    expect((await r.target()).repairs).toBe(repairsBefore + 1);
+  });
+
   it('retries by itself when nginx -t fails on a broken main config, and NGINX sends traffic to the node again once it is fixed with no signal', async () => {
     const r = await rig();
     await r.sim.setPhase('px01', 'maintenance', 'Software upgrade');
