@@ -24,6 +24,18 @@ export function parseCidr(text: string): Cidr | string {
   return { address, prefix: Number(prefixText), family: version === 4 ? 'ipv4' : 'ipv6' };
 }
 
+/**
+ * A peer address as allow-lists and per-peer caps see it: an IPv4 peer on a dual-stack listener
+ * (`::ffff:a.b.c.d`) is the IPv4 address it is; a socket already gone is "".
+ *
+ * @example peerAddress('::ffff:127.0.0.9') // '127.0.0.9'
+ */
+export function peerAddress(remote: string | undefined): string {
+  const address = remote ?? '';
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  return mapped?.[1] ?? address;
+}
+
 /** Answers whether a peer address may connect. */
 export type AllowList = {
   /** True when the list is empty (anyone) or the address falls in one of its CIDRs. */
@@ -50,8 +62,7 @@ export function compileAllowList(cidrs: readonly string[]): AllowList {
     empty: false,
     allows(address) {
       if (!address) return false;
-      const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-      const plain = mapped?.[1] ?? address;
+      const plain = peerAddress(address);
       const version = isIP(plain);
       if (version === 0) return false;
       return list.check(plain, version === 4 ? 'ipv4' : 'ipv6');

@@ -41,6 +41,9 @@ setInterval(() => {
   if (mode === 'slowloris') for (const socket of sockets) if (!socket.destroyed) socket.write('X');
 }, 1000);
 setInterval(report, 200);
+// "resume" on stdin: start reading (and discarding), so a paused socket notices that the server closed it.
+process.stdin.setEncoding('utf8');
+process.stdin.on('data', (text) => { if (text.includes('resume')) for (const socket of sockets) socket.resume(); });
 process.stdin.on('end', () => process.exit(0));
 process.stdin.resume();
 `;
@@ -51,9 +54,9 @@ process.stdin.resume();
  *
  * @example
  * const flood = await startFlood({ port, from: '127.0.0.9', count: 400, mode: 'idle' });
- * flood.status().closed // sockets the server has closed
+ * flood.status().closed // sockets the server has closed (for mode 'sse', after flood.resume())
  */
-export async function startFlood(options: FloodOptions): Promise<{ status(): FloodStatus; stop(): void }> {
+export async function startFlood(options: FloodOptions): Promise<{ status(): FloodStatus; stop(): void; resume(): void }> {
   const child = spawn(process.execPath, ['-e', CHILD, String(options.port), options.from, String(options.count), options.mode], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
@@ -76,5 +79,6 @@ export async function startFlood(options: FloodOptions): Promise<{ status(): Flo
     });
   });
   child.removeAllListeners('exit');
-  return { status: () => latest, stop };
+  // A paused socket never reads, so it cannot see a reset; resume() lets the child notice what the server closed.
+  return { status: () => latest, stop, resume: () => child.stdin.write('resume\n') };
 }

@@ -3,7 +3,7 @@
 import { createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
 import { formatHostPort, listenOn } from '../../config/address.js';
-import { compileAllowList } from '../../config/cidr.js';
+import { compileAllowList, peerAddress } from '../../config/cidr.js';
 import { ConnectionGate, WarnLimiter } from '../../core/connection-gate.js';
 import { isNodeName } from '../../core/names.js';
 import { formatAgentReply, NO_CHANGE_REPLY, replyResult } from './reply.js';
@@ -155,7 +155,7 @@ export class HaproxyAgentServer {
   private accept(socket: Socket): void {
     const { logger } = this.options;
     socket.on('error', (error: NodeJS.ErrnoException) => logger.debug({ err: error, code: error.code }, 'haproxy agent connection error'));
-    const peer = peerOf(socket);
+    const peer = peerAddress(socket.remoteAddress);
     if (this.closing) {
       this.count('rejected');
       socket.destroy();
@@ -258,12 +258,6 @@ export class HaproxyAgentServer {
 
 function gateLimits(options: AgentLimits): { maxConnections: number; maxPerPeer: number } {
   return { maxConnections: options.maxConnections, maxPerPeer: options.maxConnectionsPerPeer ?? options.maxConnections };
-}
-
-/** The peer address as an allow-list and a per-peer cap see it: `::ffff:a.b.c.d` is the IPv4 address. */
-function peerOf(socket: Socket): string {
-  const address = socket.remoteAddress ?? '';
-  return address.toLowerCase().startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
 }
 
 function indexOfLineEnd(chunk: Buffer): number {

@@ -1,8 +1,12 @@
 // GET /api/v1/events: the dashboard's server-sent stream of snapshots (coalesced) and age heartbeats.
 
 import { nodeToJson } from '../api/node-json.js';
+import { peerAddress } from '../../config/cidr.js';
+import { WarnLimiter } from '../../core/connection-gate.js';
 import { verdictAgeMs } from '../../core/snapshot.js';
 import type { Hono } from 'hono';
+import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Logger } from '../../core/logger.js';
 import type { Snapshot, SnapshotSource } from '../../core/snapshot.js';
 
@@ -15,8 +19,14 @@ export type EventStreamOptions = {
   heartbeatMs?: number;
   /** Minimum time between two snapshot events (default 200 ms): bursts of changes are coalesced. */
   minIntervalMs?: number;
-  /** Most concurrent streams (default 200); more answer 503. */
+  /** Most concurrent streams (default 200); at the cap the oldest slow stream (or the oldest of the busiest peer) gives way. */
   maxClients?: number;
+  /** Most concurrent streams from one peer address (default 16); at the cap that peer's oldest slow (or oldest) stream gives way. */
+  maxPerPeer?: number;
+  /** Current caps, read per new stream (wins over maxClients/maxPerPeer, so a reload applies). */
+  caps?: () => { maxClients: number; maxPerPeer: number };
+  /** Bytes queued for one client beyond which it is too slow: its stream ends and its socket is destroyed (default 256 KiB). */
+  slowBytes?: number;
 };
 
 /*
@@ -49,10 +59,25 @@ export function snapshotPayload(snapshot: Snapshot, now: number): object {
   };
 }
 
-type Client = { controller: ReadableStreamDefaultController<Uint8Array> };
+type Client = { controller: ReadableStreamDefaultController<Uint8Array>; peer: string; socket: Socket | null };
 
 // A client this far behind (bytes queued) is too slow; it is dropped and its browser reconnects.
-const MAX_QUEUED_BYTES = 8 * 1024 * 1024;
+const SLOW_BYTES = 256 * 1024;
+
+/** Behind: something still queued for it (in our stream or in its socket), i.e. not reading as fast as we write. */
+function isBehind(client: Client, slowBytes: number): boolean {
+  return (client.controller.desiredSize ?? 0) < slowBytes || (client.socket?.writableLength ?? 0) > 0;
+}
+
+/** The stream that gives way to a newcomer: the oldest one behind, else the oldest (Sets iterate oldest first). */
+function victimAmong(candidates: Iterable<Client>, slowBytes: number): Client | undefined {
+  let oldest: Client | undefined;
+  for (const client of candidates) {
+    if (isBehind(client, slowBytes)) return client;
+    oldest ??= client;
+  }
+  return oldest;
+}
 
 /**
  * Registers GET /api/v1/events on `app`. `close()` ends every open stream at once, so the HTTP
@@ -67,24 +92,60 @@ export function createEventStream(options: EventStreamOptions): { close(): void 
   const { app, source, logger, clock } = options;
   const heartbeatMs = options.heartbeatMs ?? 2000;
   const minIntervalMs = options.minIntervalMs ?? 200;
-  const maxClients = options.maxClients ?? 200;
+  const caps = options.caps ?? (() => ({ maxClients: options.maxClients ?? 200, maxPerPeer: options.maxPerPeer ?? 16 }));
+  const slowBytes = options.slowBytes ?? SLOW_BYTES;
   const encoder = new TextEncoder();
   const clients = new Set<Client>();
+  const byPeer = new Map<string, Set<Client>>();
+  const warnings = new WarnLimiter(10_000, clock);
   let closed = false;
   let pending: NodeJS.Timeout | null = null;
   let lastSent = 0;
 
+  const forget = (client: Client) => {
+    clients.delete(client);
+    const own = byPeer.get(client.peer);
+    own?.delete(client);
+    if (own?.size === 0) byPeer.delete(client.peer);
+  };
+
+  /** Ends a stream and destroys its socket: a client that does not read would otherwise keep it (and its fd) forever. */
+  const drop = (client: Client, why: string) => {
+    forget(client);
+    const held = warnings.take(`${why} ${client.peer}`);
+    if (held !== null) logger.warn({ remote: client.peer, suppressed: held }, `dashboard event stream ${why}; closing it`);
+    try {
+      client.controller.close();
+    } catch {
+      // already closed
+    }
+    client.socket?.destroy();
+  };
+
   const send = (client: Client, bytes: Uint8Array) => {
     try {
-      if ((client.controller.desiredSize ?? 0) < 0) {
-        logger.warn({}, 'dashboard event stream client too slow; dropping it');
-        clients.delete(client);
-        client.controller.close();
-        return;
-      }
+      if ((client.controller.desiredSize ?? 0) < 0) return drop(client, 'client too slow');
       client.controller.enqueue(bytes);
     } catch {
-      clients.delete(client); // stream already closed or cancelled
+      forget(client); // stream already closed or cancelled
+    }
+  };
+
+  /** Makes room for one more stream from `peer`: per-peer cap first, then the total cap. */
+  const makeRoom = (peer: string) => {
+    const { maxClients, maxPerPeer } = caps();
+    const own = byPeer.get(peer);
+    if (own && own.size >= maxPerPeer) {
+      const victim = victimAmong(own, slowBytes);
+      if (victim) drop(victim, 'gives way to a newer one from the same address (per-address stream cap)');
+    }
+    while (clients.size >= maxClients) {
+      let busiest: Set<Client> | undefined;
+      for (const streams of byPeer.values()) if (!busiest || streams.size > busiest.size) busiest = streams;
+      const slow = [...clients].find((client) => isBehind(client, slowBytes));
+      const victim = slow ?? (busiest ? victimAmong(busiest, slowBytes) : undefined);
+      if (!victim) return;
+      drop(victim, 'gives way to a newer one (stream cap)');
     }
   };
 
@@ -116,21 +177,28 @@ export function createEventStream(options: EventStreamOptions): { close(): void 
 
   app.get('/api/v1/events', (c) => {
     if (closed) return c.json({ error: 'shutting down' }, 503);
-    if (clients.size >= maxClients) return c.json({ error: `too many dashboard event streams open (at most ${maxClients})` }, 503);
+    // On @hono/node-server the Node request is in env.incoming (absent with app.request() in tests).
+    const socket = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming?.socket ?? null;
+    const peer = peerAddress(socket?.remoteAddress);
+    // A newcomer always gets its stream: a flood of never-reading clients must not lock the dashboard out.
+    makeRoom(peer);
     let client: Client | null = null;
     const stream = new ReadableStream<Uint8Array>(
       {
         start(controller) {
-          client = { controller };
+          client = { controller, peer, socket };
           clients.add(client);
+          let own = byPeer.get(peer);
+          if (!own) byPeer.set(peer, (own = new Set()));
+          own.add(client);
           controller.enqueue(encoder.encode('retry: 2000\n\n'));
           controller.enqueue(snapshotEvent());
         },
         cancel() {
-          if (client) clients.delete(client);
+          if (client) forget(client);
         },
       },
-      { highWaterMark: MAX_QUEUED_BYTES, size: (chunk) => chunk.byteLength },
+      { highWaterMark: slowBytes, size: (chunk) => chunk.byteLength },
     );
     return new Response(stream, {
       status: 200,
@@ -157,6 +225,7 @@ export function createEventStream(options: EventStreamOptions): { close(): void 
         }
       }
       clients.clear();
+      byPeer.clear();
     },
   };
 }

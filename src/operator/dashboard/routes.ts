@@ -12,8 +12,12 @@ export type DashboardOptions = {
   heartbeatMs?: number;
   /** Minimum time between two snapshot events (default 200 ms): bursts of changes are coalesced. */
   minIntervalMs?: number;
-  /** Most concurrent event streams (default 200); more answer 503. */
+  /** Most concurrent event streams (default http.max_event_streams); the oldest slow one gives way. */
   maxClients?: number;
+  /** Most concurrent event streams from one address (default http.max_event_streams_per_peer). */
+  maxPerPeer?: number;
+  /** Bytes queued for one client before it counts as too slow and is closed (default 256 KiB). */
+  slowBytes?: number;
 };
 
 /** One static file of the dashboard, as served. */
@@ -82,8 +86,13 @@ export function createDashboard(context: FrontendContext, options: DashboardOpti
     });
   }
 
-  const { heartbeatMs, minIntervalMs, maxClients } = options;
-  const events = createEventStream({ app, source, logger, clock, heartbeatMs, minIntervalMs, maxClients });
+  const { heartbeatMs, minIntervalMs, slowBytes } = options;
+  // Caps are read per new stream, so a reload applies to the next one.
+  const caps = () => ({
+    maxClients: options.maxClients ?? context.config().http.max_event_streams,
+    maxPerPeer: options.maxPerPeer ?? context.config().http.max_event_streams_per_peer,
+  });
+  const events = createEventStream({ app, source, logger, clock, heartbeatMs, minIntervalMs, caps, slowBytes });
 
   // The calls line per draining node: fed from every snapshot, served to the page on load.
   const calls = registerCallsHistory({ app, source, clock });

@@ -62,6 +62,12 @@ export class Metrics {
     labelNames: ['result'] as const,
     registers: [this.registry],
   });
+  readonly listenerRefusals = new Counter({
+    name: 'drainwatch_listener_connections_closed_total',
+    help: 'Connections the HTTP listener closed at accept (not_allowed, refused) or to make room under a cap (evicted); the agent counts its own in drainwatch_haproxy_agent_requests_total.',
+    labelNames: ['listener', 'reason'] as const,
+    registers: [this.registry],
+  });
   readonly runtimeApiCommands = new Counter({
     name: 'drainwatch_haproxy_runtime_api_commands_total',
     help: 'Commands sent to HAProxy runtime API sockets (push mode), by result.',

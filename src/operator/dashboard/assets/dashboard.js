@@ -1,5 +1,5 @@
 // @ts-check
-// The dashboard's browser program: renders the event stream (or polls when EventSource is missing) and sends overrides.
+// The dashboard's browser program: renders the event stream (retrying with back-off, polling meanwhile) and sends overrides.
 // Plain ES2020 served as is (no bundler); TypeScript checks it through JSDoc types (tsconfig.dashboard.json).
 'use strict';
 
@@ -20,6 +20,9 @@
   /** @type {{ window_ms: number, now: number, nodes: Record<string, Array<[number, number]>> } | null} */
   var callLines = null;
   var callsFetchedAt = 0;
+  /** What each load balancer holds of each node (GET /api/v1/nodes `applied`; the stream does not carry it). */
+  /** @type {Map<string, Record<string, string>>} */
+  var appliedByNode = new Map();
 
   /**
    * The element with `id`, of the given kind; the page ships every id this program uses, so a
@@ -104,6 +107,36 @@
     holder.innerHTML = '<svg width="' + width + '" height="' + height + '" viewBox="0 0 ' + width + ' ' + height + '" role="img" aria-label="' + label +
       '"><path d="' + path + '" fill="none" stroke="currentColor" stroke-width="1.5"></path></svg>';
     return holder;
+  }
+
+  /**
+   * "in sync (2)" when every load-balancer target holds the node as told, else the ones that do not.
+   * @param {string} name
+   */
+  function appliedCell(name) {
+    var td = el('td', 'applied');
+    var applied = appliedByNode.get(name) || {};
+    var ids = Object.keys(applied);
+    if (ids.length === 0) { td.appendChild(el('span', 'muted', '–')); return td; }
+    var behind = ids.filter(function (id) { return applied[id] !== 'in_sync'; });
+    if (behind.length === 0) { td.appendChild(el('span', 'ok', 'in sync (' + ids.length + ')')); return td; }
+    behind.forEach(function (id) { td.appendChild(el('span', 'sub lb-' + applied[id], id + ': ' + applied[id])); });
+    return td;
+  }
+
+  /** Reads `applied` per node from /api/v1/nodes and redraws the rows whose value changed. */
+  function refreshApplied() {
+    fetch('/api/v1/nodes', { cache: 'no-store' }).then(function (r) { return r.ok ? r.json() : null; }).then(function (data) {
+      if (!data) return;
+      /** @type {NodeJson[]} */ (data.nodes).forEach(function (n) {
+        var next = n.applied || {};
+        if (JSON.stringify(appliedByNode.get(n.name) || {}) === JSON.stringify(next)) return;
+        appliedByNode.set(n.name, next);
+        var entry = rows.get(n.name);
+        if (entry) entry.version = -2;
+      });
+      if (latest) render(latest);
+    }).catch(function () { /* shown again on the next round */ });
   }
 
   /** Fetches the calls lines, at most every 5 s, and redraws the rows that show one. */
@@ -200,6 +233,8 @@
     var line = callLines && callLines.nodes[n.name];
     if (line && (n.state === 'draining' || n.state === 'maint')) calls.appendChild(sparkline(line, callLines ? callLines.window_ms : 1800000));
     tr.appendChild(calls);
+
+    tr.appendChild(appliedCell(n.name));
 
     var reason = el('td', 'reason', n.reason);
     if (n.drained_since) reason.appendChild(el('span', 'sub', 'calls cleared ' + formatAge(Date.now() - Date.parse(n.drained_since)) + ' ago: safe to take out of service'));
@@ -313,8 +348,17 @@
     tickAges();
   }
 
+  // Stream first; when it fails, retry with back-off (1 s doubling to 30 s) and, after a few failures,
+  // poll /api/v1/nodes meanwhile so the page stays current. A non-200 answer (503 while the server
+  // is shutting down, a proxy error) closes an EventSource for good, so retrying is ours to do.
+  var failures = 0;
+  /** @type {number | null} */
+  var retryTimer = null;
+  var polling = false;
+
   function connect() {
-    if (!window.EventSource) { poll(); return; }
+    if (!window.EventSource) { polling = true; poll(); return; }
+    retryTimer = null;
     var source = new EventSource('/api/v1/events');
     source.addEventListener('snapshot', function (event) {
       setLive('live', 'live');
@@ -324,17 +368,32 @@
       setLive('live', 'live');
       applyAges(JSON.parse(/** @type {MessageEvent<string>} */ (event).data));
     });
-    source.addEventListener('open', function () { setLive('live', 'live'); });
+    source.addEventListener('open', function () {
+      failures = 0;
+      polling = false;
+      setLive('live', 'live');
+    });
     source.addEventListener('error', function () {
-      setLive('reconnecting', 'reconnecting…');
+      failures += 1;
+      if (failures >= 3 && !polling) { polling = true; poll(); }
+      if (source.readyState !== EventSource.CLOSED && failures < 3) { setLive('reconnecting', 'reconnecting…'); return; }
+      // Closed for good, or the browser's own retries keep failing: start over on our schedule.
+      source.close();
+      if (!polling) setLive('reconnecting', 'reconnecting…');
+      if (retryTimer === null) retryTimer = window.setTimeout(connect, Math.min(30000, 1000 * Math.pow(2, Math.min(failures - 1, 5))));
     });
   }
 
   function poll() {
-    fetch('/api/v1/nodes', { cache: 'no-store' }).then(function (r) { return r.json(); }).then(function (data) {
+    if (!polling) return;
+    fetch('/api/v1/nodes', { cache: 'no-store' }).then(function (r) {
+      if (!r.ok) throw new Error('HTTP ' + r.status);
+      return r.json();
+    }).then(function (data) {
+      if (!polling) return;
       setLive('live', 'polling');
       render(data);
-    }).catch(function () { setLive('reconnecting', 'reconnecting…'); }).then(function () { setTimeout(poll, 1000); });
+    }).catch(function () { if (polling) setLive('reconnecting', 'reconnecting…'); }).then(function () { setTimeout(poll, 2000); });
   }
 
   // Override dialog
@@ -417,9 +476,12 @@
     setInterval(tickAges, 1000);
     // First paint with data: the current snapshot at once, without waiting for the stream.
     fetch('/api/v1/nodes', { cache: 'no-store' }).then(function (r) { return r.ok ? r.json() : null; }).then(function (data) {
-      if (data && !latest) render(data);
+      if (!data) return;
+      /** @type {NodeJson[]} */ (data.nodes).forEach(function (n) { appliedByNode.set(n.name, n.applied || {}); });
+      if (!latest) render(data);
     }).catch(function () { /* the stream (or polling) brings it */ });
     setInterval(function () { if (latest) refreshCalls(); }, 15000);
+    setInterval(function () { if (latest) refreshApplied(); }, 5000);
     connect();
   });
 })();
