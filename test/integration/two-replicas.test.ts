@@ -25,7 +25,7 @@ describe('two replicas', () => {
     const seen = await waitFor(async () => {
       const node = (await (await fetch(`${b.url}/api/v1/nodes/px01`)).json()) as { state: string; since: string };
       return node.state === 'draining' ? node : null;
-    }, 5000, 25, 'px01 draining on replica B');
+    }, 5000, 25, 'px01 draining on replica B') as { state: string; since: string };
     // The first probe after the write is decisive: at most one interval, plus that probe's own deadline.
     expect(Date.parse(seen.since) - (written?.at ?? 0)).toBeLessThanOrEqual(PROBE_INTERVAL_MS + PROBE_TIMEOUT_MS);
 
