@@ -84,7 +84,7 @@ export type CallsRouteOptions = { app: Hono; source: SnapshotSource; clock: () =
 export function registerCallsHistory(options: CallsRouteOptions): { close(): void } {
   const { app, source, clock } = options;
   const history = options.history ?? new CallsHistory();
-  history.record(source.snapshot(), clock());
+  // Nothing read at registration: the first change or request brings the first snapshot.
   const unsubscribe = source.onChange((snapshot) => history.record(snapshot, clock()));
   app.get('/api/v1/dashboard/calls', (c) => {
     const now = clock();
