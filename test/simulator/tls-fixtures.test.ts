@@ -10,7 +10,9 @@ import type { AddressInfo } from 'node:net';
 
 async function handshake(ca: string, servername: string, port: number): Promise<string> {
   const socket = connect({ host: '127.0.0.1', port, ca, servername });
-  onTestFinished(() => socket.destroy());
+  onTestFinished(() => {
+    socket.destroy();
+  });
   return new Promise((resolve) => {
     socket.once('secureConnect', () => resolve('verified'));
     socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
