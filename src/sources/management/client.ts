@@ -2,7 +2,7 @@
 
 import { request } from 'undici';
 import { DrainwatchError } from '../../core/errors.js';
-import { sanitize } from '../../core/text.js';
+import { redactExcerpt } from '../../core/redact.js';
 import { silentLogger } from '../../core/logger.js';
 import { BODY_TOO_LARGE, createHttpAgent, describeNetworkError, readBounded } from '../http-client.js';
 import type { Agent, Dispatcher } from 'undici';
@@ -159,8 +159,11 @@ export class ManagementClient {
       throw new DrainwatchError('DW_MANAGEMENT_NETWORK', `reading the answer of the Management Node at ${where} failed: ${what}`, { cause: error });
     }
     if (status < 200 || status > 299) {
-      const detail = sanitize(text).slice(0, 120);
-      throw new DrainwatchError('DW_MANAGEMENT_HTTP', `Management Node answered HTTP ${status} at ${where}${detail ? `: ${detail}` : ''}`);
+      // Error pages may echo the request (our Authorization header included): a short redacted excerpt only.
+      const type = String(response.headers['content-type'] ?? 'no content type').split(';')[0];
+      const secrets = [this.options.password, this.options.token];
+      const detail = redactExcerpt(text, { secrets, ...(this.options.username !== undefined ? { username: this.options.username } : {}) });
+      throw new DrainwatchError('DW_MANAGEMENT_HTTP', `Management Node answered HTTP ${status} (${type}) at ${where}${detail ? `: ${detail}` : ''}`);
     }
     try {
       return JSON.parse(text) as unknown;

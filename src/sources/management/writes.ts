@@ -1,7 +1,7 @@
 // Management Node writes: PATCH of a configuration worker_vm's maintenance fields, with bounded retries and redacted errors.
 
 import { Agent, request } from 'undici';
-import { sanitize } from '../../core/text.js';
+import { redactExcerpt } from '../../core/redact.js';
 import { CONFIGURATION_WORKER_VM_PATH } from './wire.js';
 import type { Dispatcher } from 'undici';
 
@@ -56,10 +56,8 @@ function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
  * @example redactDetail('HTTP 500: {"error": "bad pw-x"}', ['pw-x']) // 'HTTP 500: {"error": "bad ***"}'
  */
 export function redactDetail(text: string, secrets: readonly (string | undefined)[]): string {
-  let clean = text;
-  for (const secret of secrets) if (secret && secret.length >= 3) clean = clean.split(secret).join('***');
-  clean = clean.replace(/(authorization|password|token)(["']?\s*[:=]\s*["']?)[^\s"',}]+/gi, '$1$2***');
-  return sanitize(clean, MAX_DETAIL);
+  // The shared rules also mask Basic/Bearer values and base64-looking runs the error page may echo.
+  return redactExcerpt(text, { secrets, max: MAX_DETAIL });
 }
 
 /**
