@@ -163,4 +163,4 @@ function scenario(name: string, title: string, sizes: readonly number[], budgetM
 }
 
 export const proberFloor = scenario('prober-floor', 'Prober at the floor: 1,000 and 2,000 nodes at 1 s, HTTP and HTTPS, NGINX fleet', [1000, 2000], 420_000);
-export const prober10k = scenario('prober-10k', 'Prober scale: 10,000 nodes at 1 s on one core, HTTP and HTTPS, NGINX fleet', [10_000], 300_000);
+export const prober10k = scenario('prober-10k', 'Prober scale: 10,000 nodes at 1 s on one core, HTTP and HTTPS, NGINX fleet', [10_000], 600_000);
