@@ -51,7 +51,8 @@ async function rig() {
   writeFileSync(wrapper, `#!/bin/sh\nif [ -e '${flag}' ]; then echo "nginx: [emerg] certificate is being replaced" >&2; exit 1; fi\nexec nginx -t -q -p '${dir}' -c '${conf}'\n`, { mode: 0o755 });
   const config = {
     nodes: sim.nodes().map((n) => ({ name: n.name, address: n.address, port: n.port, status_url: n.statusUrl })),
-    probe: { interval: '200ms', timeout: '190ms', jitter: 0, rise: 1, fall: 10, tls: { ca_file: `${FIXTURES}ca.pem` } },
+    // A generous timeout: on a loaded machine a probe that times out would keep a node from turning ready.
+    probe: { interval: '500ms', timeout: '450ms', jitter: 0, rise: 1, fall: 10, tls: { ca_file: `${FIXTURES}ca.pem` } },
     policy: { weight_smoothing: '0s' },
     nginx: {
       upstreams: [{
@@ -121,6 +122,7 @@ describe.runIf(requires(SUITE, ['nginx']))(SUITE, () => {
     const good = readFileSync(r.conf, 'utf8');
     appendFileSync(r.conf, '\nthis_directive_does_not_exist on;\n');
     await r.sim.setPhase('px01', 'up');
+    await waitFor(() => r.dw.service.core.snapshot().get('px01')?.state === 'ready', 10_000, 50, 'px01 ready again');
     await waitFor(async () => (await r.failures()) >= 3, 20_000, 50, 'three failed tests');
     expect((await r.target()).status).toBe('diverged');
     expect(r.line('px01')).toMatch(/ down;/);
