@@ -120,6 +120,8 @@ export class NginxWriter {
   private lastTest: CommandOutcome | null = null;
   private lastReload: CommandOutcome | null = null;
   private verifyTimer: NodeJS.Timeout | null = null;
+  /** Counts applies: a disk read is only judged when no apply began or ran around it. */
+  private generation = 0;
   /** The include file as last read (for the sync model). */
   private disk: NginxState['disk'] = { text: null };
   private reloadOwed = false;
@@ -275,6 +277,7 @@ export class NginxWriter {
   }
 
   private async apply(): Promise<void> {
+    this.generation += 1;
     this.firstChangeAt = null;
     this.pending = false;
     const rendering = this.current;
@@ -371,7 +374,9 @@ export class NginxWriter {
   /** Reads the file on disk, rewrites it when someone changed it since drainwatch wrote it, and reports. */
   private async verify(): Promise<void> {
     if (this.closed || !this.options.sync) return;
-    const before = this.applied;
+    // A read that overlaps a write/test/restore may see a file that is about to change again.
+    const generation = this.generation;
+    const busy = this.running !== null;
     let disk: NginxState['disk'];
     try {
       disk = { text: await readFile(this.file, 'utf8') };
@@ -381,7 +386,7 @@ export class NginxWriter {
     if (this.closed) return;
     this.disk = disk;
     // A write, test or reload on its way changes the file itself: only judge a quiet moment.
-    const quiet = !this.running && !this.timer && this.applied === before;
+    const quiet = !busy && !this.running && !this.timer && this.generation === generation;
     if (quiet && 'text' in disk && (disk.text === null ? null : directivesOf(disk.text)) !== this.applied && this.current.servers > 0) {
       this.logger.warn({ file: this.file }, 'the NGINX include file changed on disk, not by drainwatch; rewriting it');
       this.applied = disk.text === null ? null : directivesOf(disk.text);

@@ -53,7 +53,11 @@ async function setup(options: { file?: (dir: string) => string } = {}) {
       await writer.idle();
     }
   };
-  return { core, writer, file, calls, state, sync, upstream, pass, target: () => sync.get(ID)! };
+  /** Passes fake time until `check` holds (real file I/O may finish a few steps late on a loaded machine). */
+  const until = async (check: () => boolean, maxMs: number): Promise<void> => {
+    for (let at = 0; at < maxMs && !check(); at += 10) await pass(10);
+  };
+  return { core, writer, file, calls, state, sync, upstream, pass, until, target: () => sync.get(ID)! };
 }
 
 describe('NginxWriter closed loop', () => {
@@ -61,6 +65,7 @@ describe('NginxWriter closed loop', () => {
     const s = await setup();
     s.state.testPasses = false;
     await s.pass(100);
+    await s.until(() => s.target().status === 'diverged', 800); // the report follows a real file read
     expect(s.calls.map((call) => call.command)).toEqual(['nginx -t']);
     expect(s.target()).toMatchObject({ kind: 'nginx', target: s.file, status: 'diverged' });
     expect(s.target().reason).toMatch(/^test_command failed \(exit 1\): nginx: \[emerg\] cannot load certificate/);
@@ -73,7 +78,7 @@ describe('NginxWriter closed loop', () => {
     await s.pass(4200);
     expect(s.calls.at(-1)!.command).toBe('nginx -s reload');
     expect(readFileSync(s.file, 'utf8')).toBe(s.writer.rendering().text);
-    await s.pass(600);
+    await s.until(() => s.target().status === 'in_sync', 600 + 2000);
     expect(s.target().status).toBe('in_sync');
   });
 
@@ -96,25 +101,25 @@ describe('NginxWriter closed loop', () => {
     s.writer.update({ ...s.upstream, test_command: ['nginx', '-t', '-q'] });
     await s.pass(200); // settle (50 ms) plus a little
     expect(s.calls.slice(before).map((call) => call.command)).toEqual(['nginx -t -q', 'nginx -s reload']);
-    await s.pass(600);
+    await s.until(() => s.target().status === 'in_sync', 600 + 2000);
     expect(s.target().status).toBe('in_sync');
   });
 
   it('rewrites the file when someone changes it on disk, and counts the repair', async () => {
     const s = await setup();
-    await s.pass(700);
+    await s.until(() => s.target().status === 'in_sync', 700 + 2000);
     expect(s.target().status).toBe('in_sync');
     writeFileSync(s.file, readFileSync(s.file, 'utf8').replace('server 10.0.0.1:443 weight=100;', 'server 10.0.0.1:443 down;'));
-    await s.pass(520);
+    await s.until(() => s.target().repairs === 1, 2000);
     expect(s.target()).toMatchObject({ repairs: 1 });
-    await s.pass(800);
+    await s.until(() => readFileSync(s.file, 'utf8') === s.writer.rendering().text && s.target().status === 'in_sync', 3000);
     expect(readFileSync(s.file, 'utf8')).toBe(s.writer.rendering().text);
     expect(s.target().status).toBe('in_sync');
   });
 
   it('calls a file that is a directory unreachable with its reason, and keeps going', async () => {
     const s = await setup({ file: (dir) => { mkdirSync(join(dir, 'upstream.conf')); return join(dir, 'upstream.conf'); } });
-    await s.pass(1200);
+    await s.until(() => s.target().status === 'unreachable', 1200 + 2000);
     expect(s.target().status).toBe('unreachable');
     expect(s.target().reason).toMatch(/^cannot read .*upstream\.conf: EISDIR/);
   });
