@@ -4,7 +4,7 @@
 import { parseArgs } from 'node:util';
 import { loadConfigFile } from '../config/load.js';
 import { packageVersion } from '../config/version.js';
-import { createLogger } from '../service/log.js';
+import { createReloadableLogger } from '../service/log.js';
 import { Service } from '../service/service.js';
 import { SUBCOMMANDS } from './commands/index.js';
 import { installSignals } from './signals.js';
@@ -31,7 +31,7 @@ async function runService(configPath: string): Promise<number> {
     process.stderr.write(`drainwatch: ${configPath} is not valid:\n${loaded.errors.map((e) => `  - ${e}`).join('\n')}\n`);
     return 2;
   }
-  const logger = createLogger({ level: loaded.config.log.level, format: loaded.config.log.format });
+  const { logger, setLevel } = createReloadableLogger({ level: loaded.config.log.level, format: loaded.config.log.format });
   let service: Service;
   try {
     service = await Service.start(loaded, { logger });
@@ -40,7 +40,15 @@ async function runService(configPath: string): Promise<number> {
     return 1;
   }
   // reloadFromFile never rejects: a broken file or a failing step is logged and counted by the service.
-  installSignals(service, () => service.reloadFromFile(configPath));
+  // A SIGHUP must never end the process: anything thrown is logged and the running config stays.
+  installSignals(service, async () => {
+    try {
+      await service.reloadFromFile(configPath);
+      setLevel(service.config.log.level); // log.level applies on reload too
+    } catch (error) {
+      logger.error({ err: error, source: configPath }, 'config reload failed; keeping the running config');
+    }
+  });
   return new Promise<number>(() => undefined); // runs until a signal ends the process
 }
 

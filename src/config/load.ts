@@ -1,6 +1,6 @@
 // Loads a YAML config file: parse, validate, fill defaults, check cross-field rules, resolve secrets.
 
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { formatHost } from './address.js';
@@ -36,6 +36,9 @@ export type LoadOptions = {
 export function loadConfigFile(path: string, options: LoadOptions = {}): LoadResult {
   let text: string;
   try {
+    // Checked before reading: a huge file would stall the event loop (and a reload) for seconds.
+    const size = statSync(path).size;
+    if (size > MAX_CONFIG_BYTES) return { ok: false, source: path, errors: [tooLarge(size)] };
     text = readFileSync(path, 'utf8');
   } catch (error) {
     return { ok: false, source: path, errors: [`cannot read config file ${path}: ${(error as Error).message}`] };
@@ -51,15 +54,39 @@ export function loadConfigFile(path: string, options: LoadOptions = {}): LoadRes
 export function loadConfigText(text: string, options: LoadOptions = {}, source = '<config>'): LoadResult {
   const env = options.env ?? process.env;
   const baseDir = options.baseDir ?? process.cwd();
-  const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
-  if (document.errors.length > 0) return { ok: false, source, errors: describeYamlErrors(document.errors, text) };
-  const raw: unknown = document.toJS() ?? {};
+  if (text.length > MAX_CONFIG_BYTES) return { ok: false, source, errors: [tooLarge(Buffer.byteLength(text))] };
+  let raw: unknown;
+  try {
+    const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+    if (document.errors.length > 0) return { ok: false, source, errors: describeYamlErrors(document.errors, text) };
+    raw = document.toJS({ maxAliasCount: MAX_YAML_ALIASES }) ?? {};
+  } catch (error) {
+    // toJS() throws (e.g. ReferenceError "Excessive alias count") instead of listing: a problem, never a crash.
+    return { ok: false, source, errors: [describeParserThrow(error)] };
+  }
   const sections = parseSections(raw);
   const errors = sections.issues.map((issue) => describeIssue(issue, raw));
   const config = resolvePaths(sections.config, baseDir);
   const secrets = checkRules(config, { env, secrets: options.secrets !== false, nodeIndex: sections.nodeIndex, nodesInFile: sections.nodesInFile }, errors);
   if (errors.length > 0) return { ok: false, source, errors };
   return { ok: true, source, config: config as Config, secrets };
+}
+
+/** Largest config file accepted (a config for thousands of nodes is far below this). */
+export const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
+/** Most YAML alias uses (`*name`) resolved; more is refused (the "billion laughs" guard of the yaml library). */
+export const MAX_YAML_ALIASES = 100;
+
+function tooLarge(size: number): string {
+  return `the config file is ${(size / 2 ** 20).toFixed(1)} MiB, above the ${MAX_CONFIG_BYTES / 2 ** 20} MiB limit; list the nodes in a smaller file or use management.discover`;
+}
+
+function describeParserThrow(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  if (/alias count/i.test(message)) {
+    return `the config uses YAML aliases (*name) more than ${MAX_YAML_ALIASES} times; write the values out (for example "port: 8443" on every node) or use fewer aliases`;
+  }
+  return `the config cannot be read as YAML: ${message.split('\n')[0]}`;
 }
 
 /** The default status URL of a node: https on 443 at its address. */
