@@ -51,6 +51,25 @@ export function parseRuntimeSocket(text: string): RuntimeSocket | string {
 }
 
 /**
+ * Checks a node address (where load balancers send traffic and, by default, where the prober
+ * goes): an IPv4 or IPv6 literal, or an RFC 1123 host name — no port, path, userinfo, brackets
+ * or spaces, and no dotted numbers that are not an IPv4 address (`999.1.1.1`, `1.2.3.4.5`).
+ * Returns an error sentence, or null when the address is usable.
+ *
+ * @example checkNodeAddress('1.2.3.4:99') // '"1.2.3.4:99" is not an IP address or host name (no port, path or user part: the port goes in port)'
+ */
+export function checkNodeAddress(text: string): string | null {
+  if (isIP(text) !== 0) return null;
+  const bad = `"${text}" is not an IP address or host name (no port, path or user part: the port goes in port)`;
+  if (text.length === 0 || text.length > 253) return bad;
+  const labels = text.split('.');
+  if (!labels.every((label) => /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(label))) return bad;
+  // An all-numeric last label is never a host name: a mistyped IPv4 address.
+  if (/^\d+$/.test(labels[labels.length - 1] ?? '')) return `"${text}" is not a valid IPv4 address`;
+  return null;
+}
+
+/**
  * A host as it goes in front of `:port` or into a URL: an IPv6 address in brackets (anything
  * with a ":" is one, since host names and IPv4 never contain it), an already bracketed one as it is.
  *

@@ -3,7 +3,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { formatDuration, parseDuration } from './duration.js';
-import { parseListenAddress, parseRuntimeSocket } from './address.js';
+import { checkNodeAddress, parseListenAddress, parseRuntimeSocket } from './address.js';
 import { parseCidr } from './cidr.js';
 import { NODE_NAME_PATTERN, NODE_NAME_RULE } from '../core/names.js';
 import type { ConfiguredListen, ConfiguredSocket } from './address.js';
@@ -104,7 +104,8 @@ export function nodeAddressProblem(text: string): string | null {
   if (/^\[.*\]:\d*$/.test(text) || /^[^:]+:\d*$/.test(text)) return `"${text}" holds a port; write only the host name or IP and put the port in port:`;
   if (/^\[.*\]$/.test(text)) return `"${text}": write an IPv6 address without brackets`;
   if (!/^[A-Za-z0-9._-]+$/.test(text)) return `"${text}" is neither an IP address nor a host name (letters, digits, ".", "_" and "-")`;
-  return null;
+  // RFC 1123 labels, and no dotted numbers that are not IPv4 (999.1.1.1, 1.2.3.4.5), which nginx -t rejects.
+  return checkNodeAddress(text);
 }
 
 export const NodeSchema = z.strictObject({

@@ -1,6 +1,7 @@
 // Discovery: the inventory of Conferencing Nodes from one sweep's status and configuration records.
 
 import { formatHost } from '../../config/address.js';
+import { nodeAddressProblem } from '../../config/schema.js';
 import { isNodeName } from '../../core/names.js';
 import type { NodeSpec } from '../../core/verdict.js';
 import type { WorkerVmConfiguration, WorkerVmStatus } from './wire.js';
@@ -26,6 +27,28 @@ export function fillTemplate(
     fqdn,
   };
   return template.replace(/\{(address|port|name|hostname|domain|fqdn)\}/g, (_m, key: string) => table[key] ?? '');
+}
+
+/**
+ * One record per name when the Management Node lists a name twice, by one rule for inventory and
+ * load alike: the record in maintenance wins (either saying so is enough), otherwise the first.
+ * `duplicated` names every name seen more than once.
+ *
+ * @example uniqueByName([a, aInMaintenance]).records // [aInMaintenance]
+ */
+export function uniqueByName(statuses: readonly WorkerVmStatus[]): { records: WorkerVmStatus[]; duplicated: string[] } {
+  const kept = new Map<string, WorkerVmStatus>();
+  const duplicated = new Set<string>();
+  for (const status of statuses) {
+    const first = kept.get(status.name);
+    if (!first) {
+      kept.set(status.name, status);
+      continue;
+    }
+    duplicated.add(status.name);
+    if (status.maintenance && !first.maintenance) kept.set(status.name, status);
+  }
+  return { records: [...kept.values()], duplicated: [...duplicated] };
 }
 
 export type DiscoveryOptions = { nodePort: number; statusUrlTemplate: string };
@@ -59,9 +82,15 @@ export function discoverNodes(
       skipped.push({ name: status.name, why: `no configuration object with id ${String(status.configurationId)}` });
       continue;
     }
+    const address = configuration.address;
+    // The same rule as static nodes: a bad address would reach the NGINX file (failing nginx -t for every node) and the probe URL.
+    const problem = nodeAddressProblem(address);
+    if (problem) {
+      skipped.push({ name: status.name, why: problem });
+      continue;
+    }
     seen.add(status.name);
     const port = configuration.port ?? options.nodePort;
-    const address = configuration.address;
     nodes.push({
       name: status.name,
       address,

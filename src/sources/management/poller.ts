@@ -3,7 +3,7 @@
 import { DrainwatchError } from '../../core/errors.js';
 import { silentLogger } from '../../core/logger.js';
 import { ManagementClient } from './client.js';
-import { discoverNodes } from './discovery.js';
+import { discoverNodes, uniqueByName } from './discovery.js';
 import { CONFIGURATION_WORKER_VM_PATH, STATUS_WORKER_VM_PATH, observationFrom, parseConfigurationPage, parseStatusPage } from './wire.js';
 import type { DrainwatchErrorCode } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
@@ -94,6 +94,8 @@ export class ManagementPoller {
   private readonly random: () => number;
   private last = new Map<string, ManagementObservation>();
   private lastDiscovered: NodeSpec[] = [];
+  /** Names already warned about as listed twice (once per name, not every sweep). */
+  private readonly warnedDuplicates = new Set<string>();
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<unknown> | null = null;
   private stopped = false;
@@ -187,9 +189,17 @@ export class ManagementPoller {
       // The list changed size mid-sweep; offset pages may have skipped a node. Read it once more.
       statuses = await this.client.list(STATUS_WORKER_VM_PATH, parseStatusPage);
     }
+    // A name listed twice: one record, chosen once, feeds both load/maintenance and inventory.
+    const unique = uniqueByName(statuses.objects);
+    for (const name of unique.duplicated) {
+      if (this.warnedDuplicates.has(name)) continue;
+      this.warnedDuplicates.add(name);
+      this.logger.warn({ node: name }, 'Management Node lists this name more than once; using the record in maintenance if any, else the first (warned once)');
+    }
+    const records = unique.records;
     const observations = new Map<string, ManagementObservation>();
     const capacity = new Map<string, number>();
-    for (const status of statuses.objects) {
+    for (const status of records) {
       observations.set(status.name, observationFrom(status, at));
       if (status.maxMediaTokens !== null && status.maxMediaTokens > 0) capacity.set(status.name, status.maxMediaTokens);
     }
@@ -200,7 +210,7 @@ export class ManagementPoller {
       const portField = this.options.portField;
       const configurations = await this.client.list(CONFIGURATION_WORKER_VM_PATH, (body, where) => parseConfigurationPage(body, where, portField));
       pages += configurations.pages;
-      const found = discoverNodes(statuses.objects, configurations.objects, this.options);
+      const found = discoverNodes(records, configurations.objects, this.options);
       skipped = found.skipped;
       for (const skip of skipped) this.logger.warn({ node: skip.name, why: skip.why }, 'discovery skipped a Management Node entry');
       if (found.nodes.length === 0 && this.lastDiscovered.length > 0) {
@@ -211,6 +221,6 @@ export class ManagementPoller {
         this.lastDiscovered = found.nodes;
       }
     }
-    return { at, statuses: statuses.objects, observations, capacity, discovered, skipped, pages };
+    return { at, statuses: records, observations, capacity, discovered, skipped, pages };
   }
 }
