@@ -1,5 +1,6 @@
 // Cross-field and on-disk rules of a config, run on whatever sections parsed; secrets are read here.
 
+import { X509Certificate } from 'node:crypto';
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { delimiter, dirname, join } from 'node:path';
 import { formatDuration } from './duration.js';
@@ -56,7 +57,7 @@ export function checkRules(config: PartialConfig, options: RuleOptions, errors: 
     if (probe.max_age <= probe.interval) {
       errors.push(`probe.max_age: must be longer than probe.interval (${formatDuration(probe.max_age)} is not above ${formatDuration(probe.interval)}), or every verdict would turn unknown between probes`);
     }
-    if (probe.tls.ca_file) checkReadable('probe.tls.ca_file', probe.tls.ca_file, 'the CA bundle', errors);
+    if (probe.tls.ca_file) checkCaBundle(probe.tls.ca_file, errors);
   }
 
   // Listen addresses and stats sockets are parsed (and their errors reported) by the schema.
@@ -143,6 +144,32 @@ function readSecret(
     }
   }
   return undefined;
+}
+
+/** The CA bundle must be PEM certificates: garbage would be accepted by TLS setup and turn every HTTPS node down. */
+function checkCaBundle(path: string, errors: string[]): void {
+  const before = errors.length;
+  checkReadable('probe.tls.ca_file', path, 'the CA bundle', errors);
+  if (errors.length > before) return;
+  let text: string;
+  try {
+    text = readFileSync(path, 'latin1');
+  } catch (error) {
+    errors.push(`probe.tls.ca_file: cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    return;
+  }
+  const blocks = text.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
+  if (blocks.length === 0) {
+    errors.push(`probe.tls.ca_file: ${path} holds no PEM certificate ("-----BEGIN CERTIFICATE-----" blocks); convert a DER file with: openssl x509 -inform der -in FILE -out FILE.pem`);
+    return;
+  }
+  blocks.forEach((block, index) => {
+    try {
+      new X509Certificate(block);
+    } catch {
+      errors.push(`probe.tls.ca_file: certificate ${index + 1} of ${blocks.length} in ${path} is not a valid certificate`);
+    }
+  });
 }
 
 function checkReadable(key: string, path: string, what: string, errors: string[]): void {

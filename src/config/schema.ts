@@ -45,17 +45,28 @@ const nonEmpty = (what: string) =>
   z.string({ error: `must be ${what} (a non-empty string)` }).min(1, { error: `must be ${what} (a non-empty string)` });
 
 const url = (what: string) =>
-  z.string({ error: `must be ${what}` }).refine(
-    (text) => {
-      try {
-        const parsed = new URL(text);
-        return parsed.protocol === 'http:' || parsed.protocol === 'https:';
-      } catch {
-        return false;
-      }
-    },
-    { error: (issue) => `"${String(issue.input)}" is not ${what}` },
-  );
+  z.string({ error: `must be ${what}` }).superRefine((text, ctx) => {
+    let parsed: URL;
+    try {
+      parsed = new URL(text);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: `"${text}" is not ${what}` });
+      return;
+    }
+    // Userinfo would be shown by the unauthenticated API or silently dropped; the text may hold a password, so it is not echoed.
+    if (parsed.username || parsed.password) {
+      ctx.addIssue({ code: 'custom', message: `must not contain a user name or password ("user:password@"); credentials go in username and password_env / password_file` });
+      return;
+    }
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') ctx.addIssue({ code: 'custom', message: `"${text}" is not ${what}` });
+  });
+
+/** An environment variable *name*; what was written is not echoed, since a pasted secret is the usual mistake. */
+const envName = z.string({ error: 'must be the name of an environment variable (a string)' }).superRefine((text, ctx) => {
+  if (!/^[A-Za-z_][A-Za-z0-9_]{0,254}$/.test(text)) {
+    ctx.addIssue({ code: 'custom', message: 'must be the NAME of an environment variable (letters, digits and "_", not starting with a digit), not its value; what is written there is not shown, in case it is a secret' });
+  }
+});
 
 /** A listen address written as host:port; parsed here once, so nothing downstream re-parses it. */
 const listen = (fallback: string) =>
@@ -139,9 +150,9 @@ export const ProbeSchema = z.strictObject({
 export const ManagementSchema = z.strictObject({
   url: url('the Management Node base URL, such as https://manager.example.com'),
   username: nonEmpty('the Management Node user name').optional(),
-  password_env: nonEmpty('an environment variable name').optional(),
+  password_env: envName.optional(),
   password_file: nonEmpty('a file path').optional(),
-  token_env: nonEmpty('an environment variable name').optional(),
+  token_env: envName.optional(),
   token_file: nonEmpty('a file path').optional(),
   // The floor is low for tests and the simulator; production should poll every 15 s or more (Pexip's advice).
   interval: duration({ min: 100 }).default(15_000),
@@ -214,7 +225,7 @@ export const HaproxySchema = z.strictObject({
 
 export const HttpSchema = z.strictObject({
   listen: listen('127.0.0.1:9555'),
-  admin_token_env: nonEmpty('an environment variable name').optional(),
+  admin_token_env: envName.optional(),
   admin_token_file: nonEmpty('a file path').optional(),
   body_limit: int(1, 16 * 1024 * 1024).default(64 * 1024),
   allow: allowList,

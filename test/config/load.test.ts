@@ -1,6 +1,6 @@
 // One fixture per config rule, each with its exact message.
 
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -10,7 +10,8 @@ import { parseDuration } from '../../src/config/duration.js';
 const dir = mkdtempSync(join(tmpdir(), 'drainwatch-config-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const caFile = join(dir, 'ca.pem');
-writeFileSync(caFile, 'not really a CA, only readability is checked here\n');
+// A real certificate: the loader checks that the CA file parses as PEM certificates.
+writeFileSync(caFile, readFileSync(new URL('../fixtures/ca.pem', import.meta.url)));
 const secretFile = join(dir, 'password');
 writeFileSync(secretFile, 's3cret\n');
 
