@@ -7,6 +7,7 @@ import { ratio } from '../lib/report.js';
 import type { ResultRow, ScenarioResult } from '../lib/report.js';
 import { fmt, mib, procCpuSeconds, sleep } from '../lib/stats.js';
 import { startWorker } from '../lib/workers.js';
+import type { Worker } from '../lib/workers.js';
 import type { ProberMode, ProberStartArgs, ProberWindow } from '../workers/prober.js';
 
 const INTERVAL_MS = 1000;
@@ -32,6 +33,20 @@ async function waitFirstSweep(fleet: NginxFleet, from: number, count: number, bo
   while (performance.now() < until && (await fleet.requests()) - from < count) await sleep(250);
 }
 
+/**
+ * Waits (bounded) until the prober opens no new connection for 2 s: over HTTPS a prober that
+ * starts every node at once is still handshaking after its first sweep, and the window is meant
+ * for the steady state (the baselines open their connections before they start).
+ */
+async function waitSettled(worker: Worker, boundMs: number): Promise<void> {
+  const until = performance.now() + boundMs;
+  while (performance.now() < until) {
+    await worker.call('mark');
+    await sleep(2000);
+    if ((await worker.call<ProberWindow>('report')).connects === 0) return;
+  }
+}
+
 async function measure(context: BenchContext, fleet: NginxFleet, mode: ProberMode, warmupMs: number, windowMs: number, label: string): Promise<Side> {
   const worker = await startWorker('prober', { core: context.measuredCore, profile: mode === 'drainwatch', label: `prober-${mode}-${label}` });
   try {
@@ -48,6 +63,7 @@ async function measure(context: BenchContext, fleet: NginxFleet, mode: ProberMod
     await worker.call('start', args);
     // The first sweep (every node due at once, every connection new) is not the steady state.
     await waitFirstSweep(fleet, before, fleet.nodes.length, 30_000);
+    await waitSettled(worker, 60_000);
     await sleep(warmupMs);
     await worker.call('mark');
     const cpu0 = procCpuSeconds(worker.pid) ?? Number.NaN;
@@ -155,7 +171,7 @@ function scenario(name: string, title: string, sizes: readonly number[], budgetM
         }
       }
       notes.push(
-        `${name}: NGINX ${'`return 200`'} on N loopback addresses (127.100.x.y, one port below 32768, keep-alive, one process per ${NODES_PER_NGINX.toLocaleString('en-US')} nodes because of the 20,000 descriptor limit, pinned to core ${context.loadCore}); HTTPS with a throwaway EC P-256 self-signed certificate that every prober verifies (CA file + servername). Each prober alone in its own process on core ${context.measuredCore}, in turn: drainwatch = the real Service with its default front-ends (probe interval 1 s, jitter 0.1, timeout ${TIMEOUT_MS} ms, concurrency ${CONCURRENCY}); raw floor = one keep-alive node:net/node:tls socket per node, pre-encoded GET, status line + Content-Length parsed, one timer, starts spread evenly; bare undici = request() + AbortSignal.timeout + body.dump() on an Agent with connections: 1, one setTimeout per node. CPU from /proc/<pid>/stat over a ${windowMs / 1000} s window after the first sweep and ${warmupMs / 1000} s more; probes are the requests NGINX served in the window (stub_status).`,
+        `${name}: NGINX ${'`return 200`'} on N loopback addresses (127.100.x.y, one port below 32768, keep-alive, one process per ${NODES_PER_NGINX.toLocaleString('en-US')} nodes because of the 20,000 descriptor limit, pinned to core ${context.loadCore}); HTTPS with a throwaway EC P-256 self-signed certificate that every prober verifies (CA file + servername). Each prober alone in its own process on core ${context.measuredCore}, in turn: drainwatch = the real Service with its default front-ends (probe interval 1 s, jitter 0.1, timeout ${TIMEOUT_MS} ms, concurrency ${CONCURRENCY}); raw floor = one keep-alive node:net/node:tls socket per node, pre-encoded GET, status line + Content-Length parsed, one timer, starts spread evenly; bare undici = request() + AbortSignal.timeout + body.dump() on an Agent with connections: 1, one setTimeout per node. CPU from /proc/<pid>/stat over a ${windowMs / 1000} s window that starts once the first sweep is done, no new connection opened for 2 s (at most 60 s) and ${warmupMs / 1000} s more; probes are the requests NGINX served in the window (stub_status).`,
       );
       return { rows, notes };
     },
