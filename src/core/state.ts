@@ -398,7 +398,7 @@ export class StateCore implements SnapshotSource {
     return Object.freeze({
       name: spec.name,
       ...visible,
-      probe: last && Object.freeze({ reason: last.reason, status: last.status, latencyMs: last.latencyMs, at: last.at }),
+      probe: probeView(last),
       since: previous.state === core.state && previous.version !== 0 ? previous.since : now,
       observedAt,
       version,
@@ -409,7 +409,8 @@ export class StateCore implements SnapshotSource {
   private freshen(): void {
     for (const record of this.stale) {
       if (record.verdict.observedAt !== record.observedAt && this.records.get(record.spec.name) === record) {
-        record.verdict = Object.freeze({ ...record.verdict, observedAt: record.observedAt });
+        // The probe summary travels with the time: an unchanged verdict must not show an older result.
+        record.verdict = Object.freeze({ ...record.verdict, observedAt: record.observedAt, probe: probeView(record.tracker.last) });
       }
     }
     this.stale.clear();
@@ -464,4 +465,9 @@ export class StateCore implements SnapshotSource {
       this.logger.error({ err: error }, 'snapshot listener failed');
     }
   }
+}
+
+/** The frozen probe summary a verdict carries (null before the first result). */
+function probeView(last: ProbeObservation | null): NodeVerdict['probe'] {
+  return last && Object.freeze({ reason: last.reason, status: last.status, latencyMs: last.latencyMs, at: last.at });
 }

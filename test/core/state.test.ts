@@ -39,6 +39,24 @@ function harness(names = ['px1', 'px2', 'px3', 'px4']) {
 }
 
 describe('StateCore', () => {
+  it('shows the newest probe result on a verdict whose state did not change', () => {
+    const h = harness(['px1']);
+    h.probe('px1', 'available');
+    h.core.flush();
+    h.core.setOverride('px1', { state: 'drain', reason: 'operator', by: 'test', setAt: h.now(), expiresAt: null });
+    h.advance(1000);
+    h.probe('px1', 'maintenance', 'Maintenance mode');
+    h.core.flush();
+    const version = h.core.snapshot().version;
+    h.advance(1000);
+    h.probe('px1', 'maintenance', 'Maintenance mode');
+    h.core.flush();
+    const verdict = h.core.snapshot().get('px1');
+    expect(verdict?.state).toBe('draining');
+    expect(verdict?.version).toBe(version); // nothing visible changed: no new version
+    expect(verdict?.probe).toMatchObject({ status: 503, reason: 'maintenance', at: h.now() });
+  });
+
   it('starts unknown and publishes the first result of each node at once', () => {
     const h = harness();
     expect(h.core.snapshot().nodes.map((n) => n.state)).toEqual(['unknown', 'unknown', 'unknown', 'unknown']);
