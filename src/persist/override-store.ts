@@ -1,6 +1,6 @@
 // Persists operator overrides in `state.file` (through the shared atomic write) so they survive restarts.
 
-import { readFileSync, renameSync } from 'node:fs';
+import { copyFileSync, constants as fsConstants, existsSync, readFileSync, renameSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { cleanStaleTempFiles, writeFileAtomic } from './atomic-write.js';
 import type { Logger } from '../core/logger.js';
@@ -26,6 +26,8 @@ export type LoadedOverrides = {
   overrides: Map<string, Override>;
   /** Entries dropped because they had expired while drainwatch was not running. */
   expired: string[];
+  /** Entries set aside because they were malformed (the rest loaded); the whole file was copied to `corruptPath`. */
+  quarantined?: Array<{ name: string; why: string }>;
   /** Set when the file existed but could not be used; it was moved to `corruptPath`. */
   error?: string;
   corruptPath?: string;
@@ -38,7 +40,11 @@ export type OverrideStoreOptions = {
   clock?: () => number;
   /** Called after each write attempt (metrics). */
   onWrite?: (result: 'ok' | 'failed') => void;
+  /** First delay before a failed write is retried, doubled per failure up to 60 s (default 1 s). */
+  retryMs?: number;
 };
+
+const MAX_RETRY_MS = 60_000;
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -59,9 +65,10 @@ export function formatOverrides(overrides: ReadonlyMap<string, Override>, now: n
 
 /**
  * Parses state file text (pure). Throws an Error with a plain sentence when the
- * text is not a valid state file; drops (and lists) entries that have expired.
+ * text is not a valid state file; drops (and lists) entries that have expired; sets
+ * aside (and lists, with why) single malformed entries, so one bad entry never costs the others.
  */
-export function parseOverrides(text: string, now: number): { overrides: Map<string, Override>; expired: string[] } {
+export function parseOverrides(text: string, now: number): { overrides: Map<string, Override>; expired: string[]; quarantined: Array<{ name: string; why: string }> } {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -73,22 +80,42 @@ export function parseOverrides(text: string, now: number): { overrides: Map<stri
   if (!isObject(raw.overrides)) throw new Error('"overrides" must be an object of node name → override');
   const overrides = new Map<string, Override>();
   const expired: string[] = [];
+  const quarantined: Array<{ name: string; why: string }> = [];
   for (const [name, entry] of Object.entries(raw.overrides)) {
-    const where = `overrides.${name}`;
-    if (!isObject(entry)) throw new Error(`${where} must be an object`);
-    const { state, reason, by } = entry;
-    if (state !== 'drain' && state !== 'maint' && state !== 'ready') throw new Error(`${where}.state must be drain, maint or ready`);
-    if (typeof reason !== 'string') throw new Error(`${where}.reason must be a string`);
-    if (typeof by !== 'string') throw new Error(`${where}.by must be a string`);
-    const setAt = parseTime(entry.set_at, `${where}.set_at`, false);
-    const expiresAt = parseTime(entry.expires_at, `${where}.expires_at`, true);
-    if (expiresAt !== null && expiresAt <= now) {
-      expired.push(name);
-      continue;
+    try {
+      const parsed = parseEntry(name, entry, now);
+      if (parsed === 'expired') expired.push(name);
+      else overrides.set(name, parsed);
+    } catch (error) {
+      quarantined.push({ name, why: (error as Error).message });
     }
-    overrides.set(name, { state, reason, by, setAt: setAt as number, expiresAt });
   }
-  return { overrides, expired };
+  return { overrides, expired, quarantined };
+}
+
+function parseEntry(name: string, entry: unknown, now: number): Override | 'expired' {
+  const where = `overrides.${name}`;
+  if (!isObject(entry)) throw new Error(`${where} must be an object`);
+  const { state, reason, by } = entry;
+  if (state !== 'drain' && state !== 'maint' && state !== 'ready') throw new Error(`${where}.state must be drain, maint or ready`);
+  if (typeof reason !== 'string') throw new Error(`${where}.reason must be a string`);
+  if (typeof by !== 'string') throw new Error(`${where}.by must be a string`);
+  const setAt = parseTime(entry.set_at, `${where}.set_at`, false);
+  const expiresAt = parseTime(entry.expires_at, `${where}.expires_at`, true);
+  if (expiresAt !== null && expiresAt <= now) return 'expired';
+  return { state, reason, by, setAt: setAt as number, expiresAt };
+}
+
+/**
+ * Where an unusable state file is kept: `<file>.corrupt`, or `.corrupt.1`, `.corrupt.2`, … when
+ * older ones exist, so a second bad file never overwrites the first.
+ *
+ * @example corruptPathFor('/var/lib/drainwatch/overrides.json') // '/var/lib/drainwatch/overrides.json.corrupt'
+ */
+export function corruptPathFor(file: string): string {
+  if (!existsSync(`${file}.corrupt`)) return `${file}.corrupt`;
+  for (let n = 1; n < 1000; n += 1) if (!existsSync(`${file}.corrupt.${n}`)) return `${file}.corrupt.${n}`;
+  return `${file}.corrupt.${Date.now()}`;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
@@ -119,12 +146,22 @@ export class OverrideStore {
   private readonly onWrite: ((result: 'ok' | 'failed') => void) | undefined;
   private lastWritten: string | null = null;
   private queue: Promise<unknown> = Promise.resolve();
+  private readonly retryMs: number;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private failures = 0;
 
   constructor(options: OverrideStoreOptions) {
     this.file = options.file;
     this.logger = options.logger;
     this.clock = options.clock ?? Date.now;
     this.onWrite = options.onWrite;
+    this.retryMs = options.retryMs ?? 1000;
+  }
+
+  /** Stops retrying a failed write (service close). Idempotent. */
+  close(): void {
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
   }
 
   get path(): string | null {
@@ -156,11 +193,23 @@ export class OverrideStore {
     }
     try {
       const parsed = parseOverrides(text, this.clock());
-      // The file on disk still holds the expired ones; the first save rewrites it.
-      this.lastWritten = parsed.expired.length === 0 ? text : null;
-      return parsed;
+      // The file on disk still holds the expired (or quarantined) ones; the first save rewrites it.
+      this.lastWritten = parsed.expired.length === 0 && parsed.quarantined.length === 0 ? text : null;
+      if (parsed.quarantined.length === 0) return { overrides: parsed.overrides, expired: parsed.expired };
+      // Copied, not moved: the good entries stay in force and in the file until the next save.
+      const corruptPath = corruptPathFor(file);
+      try {
+        copyFileSync(file, corruptPath, fsConstants.COPYFILE_EXCL);
+      } catch (copyError) {
+        this.logger.error({ file, err: copyError }, `could not keep a copy of ${file} before setting entries aside`);
+      }
+      this.logger.error(
+        { file, kept_as: corruptPath, quarantined: parsed.quarantined },
+        `state file ${file}: ${parsed.quarantined.length} malformed override(s) set aside (a copy of the file is ${corruptPath}); the other ${parsed.overrides.size} loaded`,
+      );
+      return { overrides: parsed.overrides, expired: parsed.expired, quarantined: parsed.quarantined, corruptPath };
     } catch (error) {
-      const corruptPath = `${file}.corrupt`;
+      const corruptPath = corruptPathFor(file);
       const message = `state file ${file} is unusable: ${(error as Error).message}`;
       try {
         renameSync(file, corruptPath);
@@ -178,9 +227,32 @@ export class OverrideStore {
    * is not rewritten. Resolves false (and logs) when the write failed.
    */
   save(overrides: ReadonlyMap<string, Override>): Promise<boolean> {
+    // A newer save supersedes a pending retry: it carries the latest overrides.
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
     const run = this.queue.then(() => this.write(overrides));
     this.queue = run.catch(() => undefined);
+    void run.then((ok) => this.afterWrite(ok, overrides));
     return run;
+  }
+
+  /** A failed write is retried with doubling back-off until it lands, not left until the next change. */
+  private afterWrite(ok: boolean, overrides: ReadonlyMap<string, Override>): void {
+    if (ok) {
+      if (this.failures > 0) this.logger.info({ file: this.file, after: this.failures }, 'state file written again after failed attempts');
+      this.failures = 0;
+      return;
+    }
+    this.failures += 1;
+    if (this.retryTimer) return;
+    const delay = Math.min(MAX_RETRY_MS, this.retryMs * 2 ** Math.min(this.failures - 1, 16));
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      const run = this.queue.then(() => this.write(overrides));
+      this.queue = run.catch(() => undefined);
+      void run.then((again) => this.afterWrite(again, overrides));
+    }, delay);
+    this.retryTimer.unref();
   }
 
   private async write(overrides: ReadonlyMap<string, Override>): Promise<boolean> {

@@ -40,10 +40,18 @@ describe('override state file format', () => {
     ['[]', /not a drainwatch override file/],
     ['{"format":"drainwatch-overrides","version":9,"overrides":{}}', /unsupported version 9/],
     ['{"format":"drainwatch-overrides","version":1,"overrides":[]}', /"overrides" must be an object/],
-    ['{"format":"drainwatch-overrides","version":1,"overrides":{"px01":{"state":"off","reason":"","by":"","set_at":"2024-05-01T10:00:00Z","expires_at":null}}}', /overrides\.px01\.state must be drain, maint or ready/],
-    ['{"format":"drainwatch-overrides","version":1,"overrides":{"px01":{"state":"drain","reason":"x","by":"y","set_at":"yesterday","expires_at":null}}}', /overrides\.px01\.set_at must be an ISO-8601 time/],
   ])('rejects %s with a plain message', (text, message) => {
     expect(() => parseOverrides(text, NOW)).toThrow(message);
+  });
+
+  // One bad entry no longer rejects the file: it is set aside with the same sentence (override-store-hardening.test.ts).
+  it.each([
+    ['{"format":"drainwatch-overrides","version":1,"overrides":{"px01":{"state":"off","reason":"","by":"","set_at":"2024-05-01T10:00:00Z","expires_at":null}}}', /overrides\.px01\.state must be drain, maint or ready/],
+    ['{"format":"drainwatch-overrides","version":1,"overrides":{"px01":{"state":"drain","reason":"x","by":"y","set_at":"yesterday","expires_at":null}}}', /overrides\.px01\.set_at must be an ISO-8601 time/],
+  ])('sets aside the bad entry of %s with a plain message', (text, message) => {
+    const parsed = parseOverrides(text, NOW);
+    expect(parsed.overrides.size).toBe(0);
+    expect(parsed.quarantined[0]?.why).toMatch(message);
   });
 });
 

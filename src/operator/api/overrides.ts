@@ -223,6 +223,7 @@ export function createOverrideApi(context: FrontendContext, options: OverrideApi
     async close() {
       unsubscribe();
       await store.save(core.listOverrides());
+      store.close(); // no retry timer outlives the service
     },
     // The last save is a small local file write; losing it would lose an operator's override.
     destroy() {
