@@ -103,13 +103,14 @@ describe.runIf(requires(SUITE, ['haproxy']))(SUITE, () => {
     const started = Date.now();
     expect(await r.lb.cli('set server pexip/px02 state ready')).toBe('\n');
     // Slack over the 2 reads for a loaded 2-core machine; still far below resync_interval (5 minutes).
-    await waitFor(async () => (await r.state('px02'))?.srv_admin_state === '8', 2 * READ_MS + 1000, 10, 'px02 DRAIN again');
+    await waitFor(async () => (await r.state('px02'))?.srv_admin_state === '8', 2 * READ_MS + 2000, 10, 'px02 DRAIN again');
     const drainMs = Date.now() - started;
     const reportMs = reportedAt === null ? null : reportedAt - started;
     const repairMs = repairedAt === null ? null : repairedAt - started;
     console.info(`push mode: hand-made ready -> reported diverged in ${reportMs} ms, repair sent in ${repairMs} ms, HAProxy DRAIN again seen in ${drainMs} ms (read interval ${READ_MS} ms)`);
     expect(reportMs).not.toBeNull();
-    expect(repairMs).toBeLessThanOrEqual(2 * READ_MS + 500);
+    // 2 reads plus what a loaded shared 2-core machine adds (seen up to ~1 s when other suites run).
+    expect(repairMs).toBeLessThanOrEqual(2 * READ_MS + 1500);
     await r.within(async () => (await r.node('px02'))?.status === 'in_sync', 2 * READ_MS + 1000, 'px02 in_sync after the repair');
     expect((await r.target())?.repairs).toBe(repairsBefore + 1);
     const metrics = await (await fetch(`${r.dw.url}/metrics`)).text();
