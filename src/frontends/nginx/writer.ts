@@ -248,6 +248,8 @@ export class NginxWriter {
     if (said !== this.problemsSaid && problems.length > 0) this.logger.warn({ problems }, 'NGINX rendering problems');
     this.problemsSaid = said;
     if (this.current.directives !== this.applied || this.reloadOwed) this.schedule();
+    // A new rendering is `converging` at once (against the file as last read), not at the next read.
+    if (this.verifyTimer) this.report();
   }
 
   private schedule(): void {
