@@ -31,6 +31,7 @@ const ASSET_FILES: ReadonlyArray<Pick<DashboardAsset, 'path' | 'file' | 'content
   { path: '/dashboard.js', file: 'dashboard.js', contentType: 'text/javascript; charset=utf-8' },
   { path: '/dashboard.css', file: 'dashboard.css', contentType: 'text/css; charset=utf-8' },
   { path: '/maintenance-panel.js', file: 'maintenance-panel.js', contentType: 'text/javascript; charset=utf-8' },
+  { path: '/lb-banner.js', file: 'lb-banner.js', contentType: 'text/javascript; charset=utf-8' },
 ];
 
 const SECURITY_HEADERS = {
