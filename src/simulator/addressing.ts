@@ -3,6 +3,9 @@
 import { isIPv4 } from 'node:net';
 import { badInput } from './errors.js';
 
+/** `ports`: every node on 127.0.0.1 with its own port; `addresses`: every node on its own 127.X.Y.Z, one shared port. */
+export type Addressing = 'ports' | 'addresses';
+
 /** True for IPv4 addresses in 127.0.0.0/8 and for ::1: the only places the simulator binds. */
 export function isLoopback(address: string): boolean {
   return address === '::1' || (isIPv4(address) && address.startsWith('127.'));

@@ -1,25 +1,21 @@
 // The Simulator: a fleet of fake Conferencing Nodes (one listener each, one shared HTTP server) plus side servers.
 
 import { once } from 'node:events';
-import { createServer as createHttpServer } from 'node:http';
-import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
-import { createServer as createNetServer } from 'node:net';
-import type { AddressInfo, Server as NetServer, Socket } from 'node:net';
 import { LoopbackAllocator } from './addressing.js';
+import type { Addressing } from './addressing.js';
 import { ControlApi } from './control-api.js';
 import { SimulatorError, badInput } from './errors.js';
 import { ManagementNode, parseManagementFaults } from './management.js';
 import type { ManagementFaults, ManagementOptions } from './management.js';
 import type { MaintenanceChange, ManagementWrite } from './management-writes.js';
-import { handleNodeRequest } from './node-http.js';
+import { NodeListeners, closeListener, destroyConnection } from './node-listeners.js';
+import { NodeServer } from './node-server.js';
+import type { SimulatorTlsOptions } from './node-server.js';
 import { DEFAULT_MAINTENANCE_REASON, SimNode, listens, parseCalls, parseFaults, parseLoad, parsePatch, parseSpec } from './sim-node.js';
-import type { NodeConnection, NodeFaults, NodeInfo, NodePatch, NodePhase, NodeSpec } from './sim-node.js';
+import type { NodeFaults, NodeInfo, NodePatch, NodePhase, NodeSpec } from './sim-node.js';
 
-/** `ports`: every node on 127.0.0.1 with its own port; `addresses`: every node on its own 127.X.Y.Z, one shared port. */
-export type Addressing = 'ports' | 'addresses';
-
-export type SimulatorTlsOptions = { key: string | Buffer; cert: string | Buffer };
+export type { Addressing } from './addressing.js';
+export type { SimulatorTlsOptions } from './node-server.js';
 
 /** Options of `Simulator.start()`. */
 export type SimulatorOptions = {
@@ -41,13 +37,6 @@ export type SimulatorOptions = {
   closeGraceMs?: number;
 };
 
-// Listening on thousands of sockets at once is fast, but bounded batches keep
-// memory and the libuv queue flat during a 10,000-node start.
-const LISTEN_BATCH = 512;
-const SHARED_PORT_ATTEMPTS = 8;
-/** Fleets this large take consecutive explicit ports in `ports` mode instead of one bind(0) each. */
-const SEQUENTIAL_PORTS_FROM = 500;
-
 /**
  * A simulated Pexip fleet: Conferencing Nodes that answer `/api/client/v2/status`
  * by phase and injected fault, a Management Node and an optional control API.
@@ -62,8 +51,7 @@ export class Simulator {
   readonly scheme: 'http' | 'https';
   readonly addressing: Addressing;
   readonly #nodes = new Map<string, SimNode>();
-  readonly #server: HttpServer;
-  readonly #connections = new WeakMap<Socket, NodeConnection>();
+  readonly #listeners: NodeListeners;
   readonly #allocator: LoopbackAllocator | undefined;
   readonly #basePort: number;
   readonly #closeGraceMs: number;
@@ -89,11 +77,14 @@ export class Simulator {
     }
     this.#allocator = this.addressing === 'addresses' ? new LoopbackAllocator(options.baseAddress ?? '127.1.0.1') : undefined;
     this.#closeGraceMs = options.closeGraceMs ?? 1000;
-    const handler = (req: IncomingMessage, res: ServerResponse): void => this.#onRequest(req, res);
-    // One server parses HTTP for every node; per-node listeners only accept and hand sockets over.
-    this.#server = tls ? createHttpsServer({ key: tls.key, cert: tls.cert }, handler) : createHttpServer(handler);
-    this.#server.on('clientError', (_error: Error, socket: Socket) => socket.destroy());
-    this.#server.on('tlsClientError', (_error: Error, socket: Socket) => socket.destroy());
+    const closed = (): boolean => this.#closed;
+    const server = new NodeServer(tls, closed);
+    this.#listeners = new NodeListeners({
+      addressing: this.addressing,
+      basePort: this.#basePort,
+      accept: (node, listener, socket) => server.accept(node, listener, socket),
+      closed,
+    });
   }
 
   /**
@@ -117,7 +108,7 @@ export class Simulator {
   async #init(options: SimulatorOptions): Promise<void> {
     const specs = this.#initialSpecs(options.nodes ?? 3);
     for (const spec of specs) this.#create(spec);
-    await this.#listenAll();
+    this.#sharedPort = await this.#listeners.listenAll([...this.#nodes.values()]);
     if (options.management !== false) {
       const apply = (node: SimNode, change: MaintenanceChange): Promise<void> => this.#applyMaintenance(node, change);
       this.#management = new ManagementNode(() => [...this.#nodes.values()], options.management ?? {}, this.#tls, apply);
@@ -160,118 +151,6 @@ export class Simulator {
     }
   }
 
-  async #listenAll(): Promise<void> {
-    const running = [...this.#nodes.values()].filter((node) => listens(node.phase));
-    if (this.addressing === 'ports') {
-      const [first, ...rest] = running;
-      if (this.#basePort !== 0 || !first || running.length < SEQUENTIAL_PORTS_FROM) {
-        await inBatches(running, (node) => this.#bind(node));
-        return;
-      }
-      // bind(port 0) makes the kernel search for a free port, which gets slow with
-      // tens of thousands of ports in use or in TIME_WAIT (minutes for 10,000 nodes
-      // after a benchmark); explicit consecutive ports bind in constant time.
-      await this.#bind(first);
-      let cursor = first.port;
-      await inBatches(rest, async (node) => {
-        for (let attempt = 1; ; attempt += 1) {
-          cursor = cursor >= 65_535 ? 10_000 : cursor + 1;
-          node.port = cursor;
-          try {
-            await this.#bind(node);
-            return;
-          } catch (error) {
-            node.port = 0;
-            if (attempt >= 1000 || (error as { cause?: { code?: string } }).cause?.code !== 'EADDRINUSE') throw error;
-          }
-        }
-      });
-      return;
-    }
-    // Addresses mode: the first node learns a free port, the others reuse it.
-    // A fixed basePort is the user's promise, so only an auto-picked port is retried.
-    const all = [...this.#nodes.values()];
-    for (let attempt = 1; ; attempt += 1) {
-      try {
-        const [first, ...rest] = running;
-        for (const node of all) node.port = this.#basePort;
-        if (first) await this.#bind(first);
-        this.#sharedPort = first ? first.port : this.#basePort || (await freePort(all[0]?.address ?? '127.0.0.1'));
-        for (const node of all) node.port = this.#sharedPort;
-        await inBatches(rest, (node) => this.#bind(node));
-        return;
-      } catch (error) {
-        const retry = this.#basePort === 0 && attempt < SHARED_PORT_ATTEMPTS && (error as { cause?: { code?: string } }).cause?.code === 'EADDRINUSE';
-        if (!retry) throw error;
-        await Promise.all(running.map((node) => this.#unbind(node)));
-      }
-    }
-  }
-
-  /** Listens on the node's address:port; records the port picked by the OS. */
-  async #bind(node: SimNode): Promise<void> {
-    const listener = createNetServer({ noDelay: true }, (socket) => this.#accept(node, listener, socket));
-    try {
-      await new Promise<void>((resolve, reject) => {
-        listener.once('error', reject);
-        listener.listen({ host: node.address, port: node.port, backlog: 511 }, () => {
-          listener.off('error', reject);
-          resolve();
-        });
-      });
-    } catch (error) {
-      throw new SimulatorError('SIM_LISTEN_FAILED', `${node.name} could not listen on ${node.address}:${node.port}: ${(error as Error).message}`, { cause: error });
-    }
-    listener.on('error', () => {
-      // Accept errors (EMFILE, ...) are transient for a test fleet; the listener keeps going.
-    });
-    node.port = (listener.address() as AddressInfo).port;
-    if (this.#closed) {
-      // destroy() ran while this bind was in flight: a late listener would keep the process alive.
-      listener.close();
-      return;
-    }
-    node.listener = listener;
-  }
-
-  async #unbind(node: SimNode): Promise<void> {
-    const listener = node.listener;
-    node.listener = null;
-    // A reboot kills every connection, including calls in progress.
-    for (const conn of node.connections) destroyConnection(conn);
-    if (listener) await closeListener(listener);
-  }
-
-  #accept(node: SimNode, listener: NetServer, socket: Socket): void {
-    if (node.listener !== listener || !listens(node.phase) || this.#closed) {
-      socket.destroy();
-      return;
-    }
-    socket.on('error', () => {
-      // Resets from impatient probers are routine; the HTTP layer reports what matters.
-    });
-    const conn: NodeConnection = { node, raw: socket, outer: undefined, active: 0, stuck: false };
-    node.connections.add(conn);
-    this.#connections.set(socket, conn);
-    socket.once('close', () => node.connections.delete(conn));
-    this.#server.emit('connection', socket);
-  }
-
-  #onRequest(req: IncomingMessage, res: ServerResponse): void {
-    const conn = this.#connections.get(req.socket) ?? this.#connections.get(tlsParent(req.socket) as Socket);
-    if (!conn) {
-      req.socket.destroy();
-      return;
-    }
-    conn.outer ??= req.socket;
-    handleNodeRequest(conn, req, res, { settled: (c) => this.#settled(c) });
-  }
-
-  #settled(conn: NodeConnection): void {
-    // While closing, a connection whose last response finished is done for good.
-    if (this.#closed && conn.active === 0) (conn.outer ?? conn.raw).end();
-  }
-
   #get(name: string): SimNode {
     const node = this.#nodes.get(name);
     if (!node) throw new SimulatorError('SIM_UNKNOWN_NODE', `no node named ${JSON.stringify(name)}.`);
@@ -290,27 +169,14 @@ export class Simulator {
   #reconcile(node: SimNode): Promise<void> {
     const wanted = (): boolean => listens(node.phase) && !node.removed && !this.#closed;
     let stopping: Promise<void> | undefined;
-    if (!wanted() && node.listener) stopping = this.#unbind(node);
+    if (!wanted() && node.listener) stopping = this.#listeners.unbind(node);
     const step = node.queue.then(async () => {
       await stopping;
-      if (wanted() && !node.listener) await this.#bindWithRetry(node);
-      else if (!wanted() && node.listener) await this.#unbind(node);
+      if (wanted() && !node.listener) await this.#listeners.bindWithRetry(node);
+      else if (!wanted() && node.listener) await this.#listeners.unbind(node);
     });
     node.queue = step.catch(() => undefined);
     return step;
-  }
-
-  async #bindWithRetry(node: SimNode): Promise<void> {
-    // The OS may briefly hold the port after a close; a node must come back on the same port.
-    for (let attempt = 1; ; attempt += 1) {
-      try {
-        await this.#bind(node);
-        return;
-      } catch (error) {
-        if (attempt >= 10) throw error;
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-    }
   }
 
   /** A configuration write: the setting is kept, and a running node's phase follows it at once. */
@@ -538,50 +404,6 @@ export class Simulator {
     }
     this.#management?.destroy();
     this.#control?.destroy();
-  }
-}
-
-function destroyConnection(conn: NodeConnection): void {
-  conn.outer?.destroy();
-  conn.raw.destroy();
-}
-
-function closeListener(listener: NetServer): Promise<void> {
-  return new Promise((resolve) => {
-    // close() stops accepting synchronously; the callback waits for accepted sockets to go.
-    if (!listener.listening) {
-      resolve();
-      return;
-    }
-    listener.close(() => resolve());
-  });
-}
-
-/**
- * Node's TLSSocket keeps the TCP socket it wraps in `_parent` (stable since Node 0.x):
- * the only link from an HTTPS request back to the listener that accepted it.
- */
-function tlsParent(socket: Socket): Socket | undefined {
-  return (socket as Socket & { _parent?: Socket })._parent;
-}
-
-async function freePort(host: string): Promise<number> {
-  const server = createNetServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ host, port: 0 }, resolve);
-  });
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-/** Runs `run` over items, LISTEN_BATCH at a time; waits for a whole batch before failing so nothing binds late. */
-async function inBatches<T>(items: readonly T[], run: (item: T) => Promise<void>): Promise<void> {
-  for (let i = 0; i < items.length; i += LISTEN_BATCH) {
-    const results = await Promise.allSettled(items.slice(i, i + LISTEN_BATCH).map(run));
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) throw failed.reason;
   }
 }
 
