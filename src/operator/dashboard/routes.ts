@@ -29,6 +29,7 @@ const ASSET_DIR = new URL('./assets/', import.meta.url);
 const ASSET_FILES: ReadonlyArray<Pick<DashboardAsset, 'path' | 'file' | 'contentType'>> = [
   { path: '/', file: 'index.html', contentType: 'text/html; charset=utf-8' },
   { path: '/dashboard.js', file: 'dashboard.js', contentType: 'text/javascript; charset=utf-8' },
+  { path: '/override-dialog.js', file: 'override-dialog.js', contentType: 'text/javascript; charset=utf-8' },
   { path: '/dashboard.css', file: 'dashboard.css', contentType: 'text/css; charset=utf-8' },
   { path: '/maintenance-panel.js', file: 'maintenance-panel.js', contentType: 'text/javascript; charset=utf-8' },
   { path: '/lb-banner.js', file: 'lb-banner.js', contentType: 'text/javascript; charset=utf-8' },

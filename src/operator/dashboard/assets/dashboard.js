@@ -1,5 +1,5 @@
 // @ts-check
-// The dashboard's browser program: renders the event stream (retrying with back-off, polling meanwhile) and sends overrides.
+// The dashboard's browser program: renders the event stream (retrying with back-off, polling meanwhile); the override dialog is override-dialog.js.
 // Plain ES2020 served as is (no bundler); TypeScript checks it through JSDoc types (tsconfig.dashboard.json).
 'use strict';
 
@@ -258,7 +258,7 @@
     var action = el('td');
     var button = el('button', 'small secondary', 'Override…');
     button.type = 'button';
-    button.addEventListener('click', function () { openDialog(n.name); });
+    button.addEventListener('click', function () { document.dispatchEvent(new CustomEvent('drainwatch:override', { detail: n.name })); });
     action.appendChild(button);
     tr.appendChild(action);
   }
@@ -317,7 +317,7 @@
       guard.hidden = true;
     }
     $('footer').textContent = 'snapshot v' + data.version + ' · generated ' + new Date(data.generated_at).toLocaleTimeString();
-    refreshNodeSelect();
+    announceNodes();
     refreshCalls();
   }
 
@@ -396,72 +396,10 @@
     }).catch(function () { if (polling) setLive('reconnecting', 'reconnecting…'); }).then(function () { setTimeout(poll, 2000); });
   }
 
-  // Override dialog
-  function refreshNodeSelect() {
-    var select = byId('ov-node', HTMLSelectElement);
-    var current = select.value;
+  /** Tells override-dialog.js the node names, in table order, for its node picker. */
+  function announceNodes() {
     var names = latest ? latest.nodes.map(function (n) { return n.name; }) : [];
-    if (select.options.length === names.length && names.every(function (name, i) { var option = select.options[i]; return option !== undefined && option.value === name; })) return;
-    select.textContent = '';
-    names.forEach(function (name) { var o = el('option', null, name); o.value = name; select.appendChild(o); });
-    if (current) select.value = current;
-  }
-
-  /**
-   * @param {'' | 'ok' | 'error'} kind
-   * @param {string} text
-   */
-  function showResult(kind, text) {
-    var box = $('ov-result');
-    box.className = 'result ' + kind;
-    box.textContent = text;
-  }
-
-  /** @param {string | null} name */
-  function openDialog(name) {
-    refreshNodeSelect();
-    if (name) byId('ov-node', HTMLSelectElement).value = name;
-    var token = input('ov-token');
-    var saved = sessionStorage.getItem('drainwatch-token');
-    if (saved && !token.value) { token.value = saved; input('ov-remember').checked = true; }
-    var user = localStorage.getItem('drainwatch-user');
-    if (user && !input('ov-user').value) input('ov-user').value = user;
-    showResult('', '');
-    byId('override-dialog', HTMLDialogElement).showModal();
-  }
-
-  /** @param {'PUT' | 'DELETE'} method */
-  function send(method) {
-    var name = byId('ov-node', HTMLSelectElement).value;
-    var token = input('ov-token').value.trim();
-    if (!token) { showResult('error', 'Enter the admin token.'); return; }
-    if (input('ov-remember').checked) sessionStorage.setItem('drainwatch-token', token); else sessionStorage.removeItem('drainwatch-token');
-    var user = input('ov-user').value.trim();
-    if (user) localStorage.setItem('drainwatch-user', user);
-    /** @type {Record<string, string>} */
-    var headers = { 'Authorization': 'Bearer ' + token, 'Content-Type': 'application/json' };
-    if (user) headers['X-Drainwatch-User'] = user;
-    /** @type {string | undefined} */
-    var body;
-    if (method === 'PUT') {
-      /** @type {HTMLInputElement | null} */
-      var checked = document.querySelector('input[name="state"]:checked');
-      /** @type {{ state: string, reason: string, expires_in?: string }} */
-      var payload = { state: checked ? checked.value : 'drain', reason: input('ov-reason').value.trim() };
-      var expires = input('ov-expires').value.trim();
-      if (expires) payload.expires_in = expires;
-      body = JSON.stringify(payload);
-    }
-    showResult('', 'Sending…');
-    fetch('/api/v1/nodes/' + encodeURIComponent(name) + '/override', { method: method, headers: headers, body: body })
-      .then(function (response) {
-        return response.json().catch(function () { return {}; }).then(function (data) {
-          if (!response.ok) { showResult('error', (data && data.error) || ('HTTP ' + response.status)); return; }
-          if (method === 'DELETE') showResult('ok', data.cleared ? 'Override on ' + name + ' cleared.' : (data.message || 'No override to clear.'));
-          else showResult('ok', 'Override on ' + name + ' applied: now ' + data.node.state + '.' + (data.warning ? ' ' + data.warning : ''));
-        });
-      })
-      .catch(function (error) { showResult('error', 'Request failed: ' + error.message); });
+    document.dispatchEvent(new CustomEvent('drainwatch:nodes', { detail: names }));
   }
 
   document.addEventListener('DOMContentLoaded', function () {
@@ -469,10 +407,6 @@
       filterText = input('filter').value.trim().toLowerCase();
       if (latest) render(latest);
     });
-    $('open-override').addEventListener('click', function () { openDialog(null); });
-    $('ov-cancel').addEventListener('click', function () { byId('override-dialog', HTMLDialogElement).close(); });
-    $('ov-clear').addEventListener('click', function () { send('DELETE'); });
-    $('override-form').addEventListener('submit', function (event) { event.preventDefault(); send('PUT'); });
     setInterval(tickAges, 1000);
     // First paint with data: the current snapshot at once, without waiting for the stream.
     fetch('/api/v1/nodes', { cache: 'no-store' }).then(function (r) { return r.ok ? r.json() : null; }).then(function (data) {
