@@ -1,37 +1,19 @@
 // The real CLI process against hostile config files: too many YAML aliases, a 50 MiB file; and log.level applied on SIGHUP.
 
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { Simulator } from '../../src/simulator/index.js';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { freePort, useCliFixture } from '../helpers/cli-process.js';
 import { waitFor } from '../helpers/service.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const NODE_ARGS = ['--import', 'tsx', 'src/cli/main.ts'];
 
-let sim: Simulator;
-let dir: string;
-beforeAll(async () => {
-  sim = await Simulator.start({ nodes: 2, management: false });
-  dir = mkdtempSync(join(tmpdir(), 'drainwatch-hardening-'));
-});
-afterAll(() => {
-  sim.destroy();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+const fixture = useCliFixture(2, 'drainwatch-hardening-');
 
 /** The harmless file from the attack run: 102 nodes, `port: &p 8443` on the first and `port: *p` on the rest. */
 function aliasConfig(httpPort: number): string {
@@ -44,7 +26,7 @@ function aliasConfig(httpPort: number): string {
 
 function goodConfig(httpPort: number, agentPort: number, level: string): string {
   return stringify({
-    nodes: sim.nodes().map((n) => ({ name: n.name, address: n.address, port: n.port, status_url: n.statusUrl })),
+    nodes: fixture.sim.nodes().map((n) => ({ name: n.name, address: n.address, port: n.port, status_url: n.statusUrl })),
     probe: { interval: '1s', timeout: '900ms', max_age: '10s' },
     http: { listen: `127.0.0.1:${httpPort}` },
     haproxy: { agent: { listen: `127.0.0.1:${agentPort}` } },
@@ -87,7 +69,7 @@ function badAgentLine(port: number): Promise<void> {
 
 describe('drainwatch CLI against hostile config files', () => {
   it('lists more than 100 YAML aliases as a problem with --check-config (exit 2, no stack trace)', () => {
-    const file = join(dir, 'aliases.yaml');
+    const file = join(fixture.dir, 'aliases.yaml');
     writeFileSync(file, aliasConfig(9));
     const result = checkConfig(file);
     expect(result.status).toBe(2);
@@ -96,7 +78,7 @@ describe('drainwatch CLI against hostile config files', () => {
   });
 
   it('rejects a 50 MiB config quickly, before parsing it', () => {
-    const file = join(dir, 'huge.yaml');
+    const file = join(fixture.dir, 'huge.yaml');
     writeFileSync(file, `nodes:\n${'  # padding padding padding padding padding padding padding padding\n'.repeat(50 * 2 ** 20 / 68)}`);
     const result = checkConfig(file);
     expect(result.status).toBe(2);
@@ -107,7 +89,7 @@ describe('drainwatch CLI against hostile config files', () => {
 
   it('keeps serving after a SIGHUP with the alias file, and applies log.level from a later good file', async () => {
     const [httpPort, agentPort] = [await freePort(), await freePort()];
-    const file = join(dir, 'running.yaml');
+    const file = join(fixture.dir, 'running.yaml');
     writeFileSync(file, goodConfig(httpPort, agentPort, 'info'));
     const cli = startCli(file);
     const base = `http://127.0.0.1:${httpPort}`;

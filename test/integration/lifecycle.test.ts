@@ -1,15 +1,13 @@
 // The real CLI process: readiness, SIGHUP reload (broken config rejected, valid one applied), SIGTERM exit, also while a reload command hangs.
 
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { Simulator } from '../../src/simulator/index.js';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { SHUTDOWN_GRACE_MS } from '../../src/cli/signals.js';
+import { childrenNamed, freePort, useCliFixture } from '../helpers/cli-process.js';
 import { waitFor } from '../helpers/service.js';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 
@@ -17,28 +15,11 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 // One process (no tsx wrapper in between) so signals reach drainwatch itself.
 const NODE_ARGS = ['--import', 'tsx'];
 
-let sim: Simulator;
-let dir: string;
-beforeAll(async () => {
-  sim = await Simulator.start({ nodes: 4, management: false });
-  dir = mkdtempSync(join(tmpdir(), 'drainwatch-lifecycle-'));
-});
-afterAll(() => {
-  sim.destroy();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+const fixture = useCliFixture(4, 'drainwatch-lifecycle-');
 
 function configFor(names: string[], httpPort: number, extra: Record<string, unknown> = {}): string {
   return stringify({
-    nodes: sim.nodes().filter((n) => names.includes(n.name)).map((n) => ({ name: n.name, address: n.address, port: n.port, status_url: n.statusUrl })),
+    nodes: fixture.sim.nodes().filter((n) => names.includes(n.name)).map((n) => ({ name: n.name, address: n.address, port: n.port, status_url: n.statusUrl })),
     // Generous timings: a loaded machine must not turn a slow loopback answer into "down".
     probe: { interval: '1s', timeout: '900ms', max_age: '10s', rise: 1, fall: 3 },
     http: { listen: `127.0.0.1:${httpPort}` },
@@ -72,23 +53,6 @@ async function states(base: string): Promise<string> {
   return body.nodes.map((n) => `${n.name}:${n.state}`).join(',');
 }
 
-/** Children of `ppid` whose command name is `comm`, from /proc. */
-function childrenNamed(ppid: number, comm: string): number[] {
-  const found: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (name === comm && Number(fields[1]) === ppid) found.push(Number(entry));
-    } catch {
-      /* the process ended while we looked */
-    }
-  }
-  return found;
-}
-
 /** True while `pid` is a live process (a zombie waiting to be reaped counts as gone). */
 function alive(pid: number): boolean {
   try {
@@ -107,7 +71,7 @@ function alive(pid: number): boolean {
 describe('drainwatch process lifecycle', () => {
   it('reloads on SIGHUP: a broken config is rejected and logged, a valid one changes the node list', async () => {
     const port = await freePort();
-    const file = join(dir, 'drainwatch.yaml');
+    const file = join(fixture.dir, 'drainwatch.yaml');
     writeFileSync(file, configFor(['px01', 'px02'], port));
     const { child, logs, exited } = startCli(file);
     const base = `http://127.0.0.1:${port}`;
@@ -135,8 +99,8 @@ describe('drainwatch process lifecycle', () => {
 
   it('exits 0 on SIGTERM within the grace period plus one second while an NGINX reload command hangs, leaving no child behind', async () => {
     const port = await freePort();
-    const file = join(dir, 'hanging.yaml');
-    const upstreamFile = join(dir, 'hanging-upstream.conf');
+    const file = join(fixture.dir, 'hanging.yaml');
+    const upstreamFile = join(fixture.dir, 'hanging-upstream.conf');
     const nginx = { upstreams: [{ name: 'pexip', file: upstreamFile, test_command: ['true'], reload_command: ['sleep', '60'], settle: '10ms' }] };
     writeFileSync(file, configFor(['px01'], port, { nginx }));
     const { child, logs, exited } = startCli(file);
@@ -162,9 +126,9 @@ describe('drainwatch process lifecycle', () => {
   }, 90_000);
 
   it('exits 2 and lists every problem for --check-config on a bad file, 0 on a good one', async () => {
-    const bad = join(dir, 'bad.yaml');
+    const bad = join(fixture.dir, 'bad.yaml');
     writeFileSync(bad, 'nodes:\n  - { name: px01, address: a }\n  - { name: px01, address: b }\nprobe: { interval: 1s, timeout: 2s }\n');
-    const good = join(dir, 'good.yaml');
+    const good = join(fixture.dir, 'good.yaml');
     writeFileSync(good, 'nodes:\n  - { name: px01, address: 10.0.0.1 }\n');
     const run = (path: string) =>
       new Promise<{ code: number | null; output: string }>((resolve) => {

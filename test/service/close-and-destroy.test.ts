@@ -1,6 +1,6 @@
 // close() finishes in-flight work, destroy() aborts it now (killing a command's process group); both idempotent.
 
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +11,7 @@ import { createAdminApi } from '../../src/operator/api/nodes.js';
 import { createHaproxyAgent } from '../../src/frontends/haproxy/agent-server.js';
 import { createHaproxyRuntime } from '../../src/frontends/haproxy/runtime-pusher.js';
 import { DEFAULT_FRONTENDS } from '../../src/service/service.js';
+import { childrenNamed } from '../helpers/cli-process.js';
 import { startTestService, waitFor } from '../helpers/service.js';
 import type { Socket } from 'node:net';
 import type { HaproxyAgentFrontend } from '../../src/frontends/haproxy/agent-server.js';
@@ -32,21 +33,9 @@ async function ticks(count = 20): Promise<void> {
   for (let i = 0; i < count; i += 1) await new Promise((resolve) => setImmediate(resolve));
 }
 
-/** Live children of this process with that command name (from /proc; zombies count as gone). */
+/** Live children of this process with that command name (zombies count as gone). */
 function liveChildren(comm: string): number[] {
-  const found: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (name === comm && Number(ppid) === process.pid && state !== 'Z') found.push(Number(entry));
-    } catch {
-      /* ended while we looked */
-    }
-  }
-  return found;
+  return childrenNamed(process.pid, comm, { live: true });
 }
 
 /** A service whose only front-ends are the node API and one NGINX upstream whose commands go through `run`. */
