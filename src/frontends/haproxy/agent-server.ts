@@ -98,9 +98,10 @@ export class HaproxyAgentServer {
     this.gate.updateLimits(gateLimits(this.options));
   }
 
-  /** Connections open right now. */
+  /** Connections held right now (admitted, not yet closed or evicted). */
   connections(): number {
-    return this.sockets.size;
+    // The gate's count: an evicted socket is gone from it at once, before its 'close' event arrives.
+    return this.gate.size();
   }
 
   /** Stops accepting; connections in flight get their answer (they are short by construction). Idempotent. */
