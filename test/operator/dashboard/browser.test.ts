@@ -1,37 +1,18 @@
 // End to end in headless Chromium: the dashboard lists every node, follows a drain live, and sets an override.
 
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
-import { describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { launchChromium } from '../../helpers/chromium.js';
 import { waitFor } from '../../helpers/service.js';
 import { TOKEN, startSimulator, watch } from '../fleet.js';
-import { requires, toolPath } from '../../helpers/requires.js';
-import type { BrowserContext } from 'playwright-core';
+import { requires } from '../../helpers/requires.js';
 
 const SUITE = 'dashboard in headless Chromium';
 const present = requires(SUITE, ['chromium']);
-const CHROMIUM = toolPath('chromium') ?? '/usr/bin/chromium';
 const ARTIFACTS = fileURLToPath(new URL('../../artifacts/', import.meta.url));
 
-async function launch(): Promise<BrowserContext> {
-  const profile = mkdtempSync(join(tmpdir(), 'drainwatch-chromium-'));
-  onTestFinished(() => rmSync(profile, { recursive: true, force: true }));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    viewport: { width: 1360, height: 640 },
-    args: [
-      '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-      '--disable-sync', '--no-first-run', '--disable-dev-shm-usage', '--disable-extensions', '--no-default-browser-check',
-    ],
-  });
-  // Registered after the profile cleanup, so it runs first (vitest runs cleanups in reverse).
-  onTestFinished(() => context.close());
-  return context;
-}
 
 describe.runIf(present)(SUITE, () => {
   it('shows every simulated node and turns one draining within 3 s of the simulator flipping it, without a reload', async () => {
@@ -42,7 +23,7 @@ describe.runIf(present)(SUITE, () => {
     }
     const svc = await watch(sim, { config: { management: { url: sim.managementUrl, interval: '1s' } } });
     await waitFor(async () => ((await (await fetch(`${svc.url}/api/v1/nodes/px02`)).json()) as { load: number | null }).load !== null, 10_000, 50, 'loads from the Management Node');
-    const context = await launch();
+    const context = await launchChromium({ viewport: { width: 1360, height: 640 } });
     const page = await context.newPage();
     const problems: string[] = [];
     page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));

@@ -1,12 +1,9 @@
 // The dashboard right after load: nodes from the first fetch (even with no event stream), time in state, calls lines.
 
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium } from 'playwright-core';
-import { describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { launchChromium } from '../../helpers/chromium.js';
 import { waitFor } from '../../helpers/service.js';
-import { requires, toolPath } from '../../helpers/requires.js';
+import { requires } from '../../helpers/requires.js';
 import { startSimulator, watch } from '../fleet.js';
 
 const SUITE = 'dashboard first paint in headless Chromium';
@@ -31,15 +28,7 @@ describe.runIf(present)(SUITE, () => {
       await waitFor(async () => { const n = await node('px02'); return n.state === 'draining' && n.calls === calls; }, 10_000, 50, `px02 draining with ${calls} calls`);
     }
 
-    const profile = mkdtempSync(join(tmpdir(), 'drainwatch-chromium-'));
-    onTestFinished(() => rmSync(profile, { recursive: true, force: true }));
-    const context = await chromium.launchPersistentContext(profile, {
-      executablePath: toolPath('chromium') ?? '/usr/bin/chromium',
-      headless: true,
-      viewport: { width: 1360, height: 520 },
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-dev-shm-usage', '--disable-extensions'],
-    });
-    onTestFinished(() => context.close());
+    const context = await launchChromium({ viewport: { width: 1360, height: 520 } });
     const page = await context.newPage();
     const problems: string[] = [];
     page.on('pageerror', (error) => problems.push(error.message));

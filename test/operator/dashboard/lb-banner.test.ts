@@ -3,15 +3,14 @@
 import { mkdtempSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { requires, toolPath } from '../../helpers/requires.js';
+import { launchChromium } from '../../helpers/chromium.js';
+import { requires } from '../../helpers/requires.js';
 import { startTestService, waitFor } from '../../helpers/service.js';
 import { Simulator } from '../../../src/simulator/index.js';
 
 const SUITE = 'load-balancer banner in headless Chromium';
 const present = requires(SUITE, ['chromium']);
-const CHROMIUM = toolPath('chromium') ?? '/usr/bin/chromium';
 
 describe.runIf(present)(SUITE, () => {
   it('shows the diverged NGINX target with its reason, and hides it once the test command passes', async () => {
@@ -32,14 +31,7 @@ describe.runIf(present)(SUITE, () => {
       nginx: { upstreams: [{ name: 'pexip', file: join(dir, 'pexip.conf'), test_command: [check], reload_command: ['true'], settle: '10ms' }] },
     });
     onTestFinished(() => dw.close());
-    const profile = mkdtempSync(join(tmpdir(), 'drainwatch-chromium-'));
-    onTestFinished(() => rmSync(profile, { recursive: true, force: true }));
-    const context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run', '--disable-extensions'],
-    });
-    onTestFinished(() => context.close());
+    const context = await launchChromium();
     const page = await context.newPage();
     const problems: string[] = [];
     page.on('pageerror', (error) => problems.push(error.message));

@@ -1,31 +1,20 @@
 // End to end in headless Chromium: the dashboard shows the running maintenance plan at the top, without a reload.
 
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium } from 'playwright-core';
-import { describe, expect, it, onTestFinished } from 'vitest';
-import { requires, toolPath } from '../../helpers/requires.js';
+import { describe, expect, it } from 'vitest';
+import { launchChromium } from '../../helpers/chromium.js';
+import { requires } from '../../helpers/requires.js';
 import { startFleet } from '../../sources/management/helpers.js';
 import { api, planWhere, ready, startDrainwatch } from '../api/maintenance-helpers.js';
 
 const SUITE = 'maintenance plan panel in headless Chromium';
 const present = requires(SUITE, ['chromium']);
-const CHROMIUM = toolPath('chromium') ?? '/usr/bin/chromium';
 
 describe.runIf(present)(SUITE, () => {
   it('shows each plan node with its state and calls, and the next node, above the node table', async () => {
     const sim = await startFleet({ nodes: [{ name: 'px01', calls: 4 }, { name: 'px02', calls: 2 }, { name: 'px03' }, { name: 'px04' }] });
     const dw = await startDrainwatch(sim);
     await ready(dw, 4);
-    const profile = mkdtempSync(join(tmpdir(), 'drainwatch-chromium-'));
-    onTestFinished(() => rmSync(profile, { recursive: true, force: true }));
-    const context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run', '--disable-extensions'],
-    });
-    onTestFinished(() => context.close());
+    const context = await launchChromium();
     const page = await context.newPage();
     const problems: string[] = [];
     page.on('pageerror', (error) => problems.push(error.message));

@@ -1,13 +1,10 @@
 // In headless Chromium: a dashboard whose event stream fails falls back to polling and returns to the stream.
 
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium } from 'playwright-core';
-import { describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { launchChromium } from '../../helpers/chromium.js';
 import { startSimulator, watch } from '../fleet.js';
 import { waitFor } from '../../helpers/service.js';
-import { requires, toolPath } from '../../helpers/requires.js';
+import { requires } from '../../helpers/requires.js';
 
 const SUITE = 'dashboard reconnects in headless Chromium';
 const present = requires(SUITE, ['chromium']);
@@ -16,14 +13,7 @@ describe.runIf(present)(SUITE, () => {
   it('polls /api/v1/nodes while the event stream answers 503, then goes back to the stream once it answers again', async () => {
     const sim = await startSimulator(2);
     const svc = await watch(sim);
-    const profile = mkdtempSync(join(tmpdir(), 'drainwatch-chromium-'));
-    onTestFinished(() => rmSync(profile, { recursive: true, force: true }));
-    const context = await chromium.launchPersistentContext(profile, {
-      executablePath: toolPath('chromium') ?? '/usr/bin/chromium',
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run', '--disable-extensions'],
-    });
-    onTestFinished(() => context.close());
+    const context = await launchChromium();
     const page = await context.newPage();
     // A full server (before this fix: 503 for every later dashboard) stands in as a route answering 503.
     let refusing = true;
