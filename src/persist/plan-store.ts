@@ -3,6 +3,7 @@
 import { readFileSync, renameSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { cleanStaleTempFiles, writeFileAtomic } from './atomic-write.js';
+import { isoTime, planHeaderJson } from '../core/plan-json.js';
 import type { Logger } from '../core/logger.js';
 import type { Plan, PlanNode, PlanNodeState, PlanState } from '../core/maintenance-plan.js';
 
@@ -32,35 +33,25 @@ export function planFileFor(stateFile: string | null): string | null {
   return stateFile === null ? null : `${stateFile}.plan.json`;
 }
 
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
-
 /** Serialises a plan (or none) to the file text (pure). */
 export function formatPlan(plan: Plan | null, now: number): string {
   const body = plan && {
-    id: plan.id,
-    state: plan.state,
-    reason: plan.reason,
-    spacing_ms: plan.spacingMs,
-    created_by: plan.createdBy,
-    created_at: iso(plan.createdAt),
-    updated_at: iso(plan.updatedAt),
-    ended_at: iso(plan.endedAt),
-    waiting_reason: plan.waitingReason,
-    next: plan.next && { name: plan.next.name, not_before: iso(plan.next.notBefore) },
+    ...planHeaderJson(plan),
+    next: plan.next && { name: plan.next.name, not_before: isoTime(plan.next.notBefore) },
     nodes: plan.nodes.map((node) => ({
       name: node.name,
       configuration_id: node.configurationId,
       state: node.state,
-      write_started_at: iso(node.writeStartedAt),
-      written_at: iso(node.writtenAt),
-      entered_at: iso(node.enteredAt),
-      confirmed_at: iso(node.confirmedAt),
-      drained_at: iso(node.drainedAt),
+      write_started_at: isoTime(node.writeStartedAt),
+      written_at: isoTime(node.writtenAt),
+      entered_at: isoTime(node.enteredAt),
+      confirmed_at: isoTime(node.confirmedAt),
+      drained_at: isoTime(node.drainedAt),
       calls: node.calls,
       detail: node.detail,
     })),
   };
-  return `${JSON.stringify({ format: PLAN_FILE_FORMAT, version: PLAN_FILE_VERSION, saved_at: iso(now), plan: body }, null, 2)}\n`;
+  return `${JSON.stringify({ format: PLAN_FILE_FORMAT, version: PLAN_FILE_VERSION, saved_at: isoTime(now), plan: body }, null, 2)}\n`;
 }
 
 const PLAN_STATES: readonly PlanState[] = ['running', 'waiting', 'done', 'cancelled', 'failed'];

@@ -2,6 +2,7 @@
 
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { formatDuration, parseDuration } from '../../config/duration.js';
+import { isoTime, planHeaderJson } from '../../core/plan-json.js';
 import { readCappedBody } from '../http/read-body.js';
 import { tokenMatches } from './overrides.js';
 import type { Context } from 'hono';
@@ -84,26 +85,16 @@ export function parsePlanBody(text: string, exit = false): { ok: true; nodes: st
   return { ok: true, nodes: (nodes as string[]).map((n) => n.trim()), reason, spacingMs };
 }
 
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
-
 /** The JSON shape of a plan (GET /api/v1/maintenance, and the CLI and dashboard read it). */
 export function planToJson(plan: Plan, now: number): Record<string, unknown> {
   return {
-    id: plan.id,
-    state: plan.state,
-    reason: plan.reason,
-    spacing_ms: plan.spacingMs,
-    created_by: plan.createdBy,
-    created_at: iso(plan.createdAt),
-    updated_at: iso(plan.updatedAt),
-    ended_at: iso(plan.endedAt),
-    waiting_reason: plan.waitingReason,
-    next: plan.next && { name: plan.next.name, not_before: iso(plan.next.notBefore), in_ms: plan.next.notBefore === null ? null : Math.max(0, plan.next.notBefore - now) },
+    ...planHeaderJson(plan),
+    next: plan.next && { name: plan.next.name, not_before: isoTime(plan.next.notBefore), in_ms: plan.next.notBefore === null ? null : Math.max(0, plan.next.notBefore - now) },
     nodes: plan.nodes.map((node) => ({
       name: node.name,
       state: node.state,
-      entered_at: iso(node.enteredAt),
-      drained_at: iso(node.drainedAt),
+      entered_at: isoTime(node.enteredAt),
+      drained_at: isoTime(node.drainedAt),
       drain_ms: node.drainedAt !== null && node.enteredAt !== null ? node.drainedAt - node.enteredAt : null,
       since_entered_ms: node.enteredAt === null ? null : Math.max(0, (node.drainedAt ?? now) - node.enteredAt),
       calls: node.calls,
