@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { formatHostPort } from '../../config/address.js';
 import { formatDuration, parseDuration } from '../../config/duration.js';
 import { loadConfigFile } from '../../config/load.js';
+import { sleep } from '../../core/sleep.js';
 
 const USAGE = `Usage: drainwatch wait-drained NODE [--config FILE | --url http://127.0.0.1:9555] [--applied]
                                 [--timeout 1h] [--interval 2s] [--connect-timeout 10s]
@@ -201,16 +202,4 @@ export async function run(argv: string[], io: WaitDrainedIo = process): Promise<
 function urlOfListen(host: string, port: number): string {
   const reachable = host === '0.0.0.0' || host === '' ? '127.0.0.1' : host === '::' ? '::1' : host;
   return `http://${formatHostPort(reachable, port)}`;
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }

@@ -2,6 +2,7 @@
 
 import { Agent, request } from 'undici';
 import { redactExcerpt } from '../../core/redact.js';
+import { sleep } from '../../core/sleep.js';
 import { CONFIGURATION_WORKER_VM_PATH } from './wire.js';
 import type { Dispatcher } from 'undici';
 
@@ -35,18 +36,6 @@ const MAX_BACKOFF_MS = 30_000;
 /** Retried: the Management Node may be restarting, overloaded, or have just rotated a credential. */
 function retryable(status: number): boolean {
   return status === 401 || status === 408 || status === 429 || status >= 500;
-}
-
-function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }
 
 /**
@@ -99,7 +88,7 @@ export class ManagementWriter {
     this.secrets = [options.password, options.token, basic];
     this.attempts = Math.max(1, Math.floor(options.attempts ?? 4));
     this.backoffMs = Math.max(0, options.backoffMs ?? 1000);
-    this.sleep = options.sleep ?? defaultSleep;
+    this.sleep = options.sleep ?? sleep;
   }
 
   /** Delay before retry number `retry` (1-based). */
