@@ -411,7 +411,7 @@ export class Service {
       this.management.destroy(),
       Promise.resolve().then(() => this.scheduler.destroy()),
       ...this.frontends.map((frontend) => frontend.destroy()),
-      this.http.close(0),
+      this.http.destroy(),
       this.prober.destroy(),
     ]);
     this.markDestroyed();

@@ -40,6 +40,10 @@ const DEFAULT_LIMITS: HttpLimits = { allow: [], max_connections: 1024, max_conne
  */
 export class HttpServer {
   private server: Server | null = null;
+  /** The server once close() or destroy() stopped it, and when its last connection went. */
+  private stopped: { server: Server; done: Promise<void> } | null = null;
+  /** Every accepted socket still open, refused or not: what destroy() cuts. */
+  private readonly sockets = new Set<Socket>();
   private readonly gate = new ConnectionGate<Socket>({ maxConnections: DEFAULT_LIMITS.max_connections, maxPerPeer: DEFAULT_LIMITS.max_connections_per_peer });
   private readonly warnings = new WarnLimiter(10_000, Date.now);
   private allowList: { from: readonly string[]; list: AllowList } | null = null;
@@ -52,7 +56,11 @@ export class HttpServer {
     const server = createAdaptorServer({ fetch: this.app.fetch, serverOptions: { connectionsCheckingInterval: 1000 } }) as Server;
     server.keepAliveTimeout = 5000;
     this.applyLimits(server);
-    server.on('connection', (socket: Socket) => this.admit(server, socket));
+    server.on('connection', (socket: Socket) => {
+      this.sockets.add(socket);
+      socket.once('close', () => this.sockets.delete(socket));
+      this.admit(server, socket);
+    });
     server.on('request', (request: IncomingMessage, response: ServerResponse) => {
       // Complete headers: this connection no longer gives way; idle again once its response is out (keep-alive).
       const socket = request.socket;
@@ -117,11 +125,32 @@ export class HttpServer {
   async close(graceMs = 5000): Promise<void> {
     const server = this.server;
     if (!server) return;
-    this.server = null;
     server.closeIdleConnections();
+    const done = this.stop(server);
     const timer = setTimeout(() => server.closeAllConnections(), graceMs);
     timer.unref();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await done;
     clearTimeout(timer);
+  }
+
+  /**
+   * Drops every connection now, also while a graceful close() is still waiting on them (a second
+   * close() would do nothing then); idempotent. Resolves once the listener is closed.
+   */
+  destroy(): Promise<void> {
+    if (this.server) void this.stop(this.server);
+    this.stopped?.server.closeAllConnections();
+    // closeAllConnections() covers the sockets the HTTP parser holds; refused or upgraded ones are cut here.
+    for (const socket of this.sockets) socket.destroy();
+    this.sockets.clear();
+    return this.stopped?.done ?? Promise.resolve();
+  }
+
+  /** Stops accepting (once); the promise settles when the last connection has gone. */
+  private stop(server: Server): Promise<void> {
+    this.server = null;
+    const done = new Promise<void>((resolve) => server.close(() => resolve()));
+    this.stopped = { server, done };
+    return done;
   }
 }
