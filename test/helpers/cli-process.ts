@@ -1,11 +1,17 @@
-// Test helper for tests around real processes: a simulator and scratch folder per test file, a free port, children read from /proc.
+// Test helper for tests around real processes: the CLI as a child process, a simulator and scratch folder per file, a free port, /proc.
 
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll } from 'vitest';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, onTestFinished } from 'vitest';
 import { Simulator } from '../../src/simulator/index.js';
+import type { ChildProcessByStdio } from 'node:child_process';
+import type { Readable } from 'node:stream';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 export type CliFixture = {
   /** The fleet the CLI probes (no Management Node). */
@@ -39,6 +45,40 @@ export function useCliFixture(nodes: number, prefix: string): CliFixture {
       return dir;
     },
   };
+}
+
+export type CliProcess = {
+  child: ChildProcessByStdio<null, Readable, Readable>;
+  /** Everything it wrote so far, stderr and stdout. */
+  logs: () => string;
+  /** Settles with the exit code (null after a signal). */
+  exited: Promise<number | null>;
+  /** The exit code once it has exited; undefined while it runs. */
+  exitCode: () => number | null | undefined;
+};
+
+/**
+ * Starts `node --import tsx src/cli/main.ts ...args` from the repository root: one process (no tsx
+ * wrapper in between, so signals reach drainwatch itself), in its own process group so the cleanup
+ * registered here kills every descendant.
+ *
+ * @example const cli = startCliProcess(['--config', file]); cli.child.kill('SIGHUP');
+ */
+export function startCliProcess(args: readonly string[]): CliProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  onTestFinished(() => {
+    try {
+      process.kill(-(child.pid as number), 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  });
+  let logs = '';
+  child.stderr.on('data', (chunk: Buffer) => (logs += chunk.toString()));
+  child.stdout.on('data', (chunk: Buffer) => (logs += chunk.toString()));
+  let code: number | null | undefined;
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (exitCode) => resolve((code = exitCode))));
+  return { child, logs: () => logs, exited, exitCode: () => code };
 }
 
 /** A loopback port that was free a moment ago (for a child process that must be told its port). */

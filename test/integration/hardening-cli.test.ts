@@ -1,13 +1,13 @@
 // The real CLI process against hostile config files: too many YAML aliases, a 50 MiB file; and log.level applied on SIGHUP.
 
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
-import { describe, expect, it, onTestFinished } from 'vitest';
-import { freePort, useCliFixture } from '../helpers/cli-process.js';
+import { describe, expect, it } from 'vitest';
+import { freePort, startCliProcess, useCliFixture } from '../helpers/cli-process.js';
 import { waitFor } from '../helpers/service.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -40,22 +40,6 @@ function checkConfig(file: string) {
   return { status: result.status, stderr: result.stderr, stdout: result.stdout, ms: Date.now() - started };
 }
 
-function startCli(file: string) {
-  const child = spawn(process.execPath, [...NODE_ARGS, '--config', file], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  onTestFinished(() => {
-    try {
-      process.kill(-(child.pid as number), 'SIGKILL');
-    } catch {
-      /* already gone */
-    }
-  });
-  let logs = '';
-  child.stderr.on('data', (chunk: Buffer) => (logs += chunk.toString()));
-  child.stdout.on('data', (chunk: Buffer) => (logs += chunk.toString()));
-  let exited: number | null | undefined;
-  child.once('exit', (code) => (exited = code));
-  return { child, logs: () => logs, exited: () => exited };
-}
 
 /** One agent exchange with a line that is not a node name (logged at debug level only). */
 function badAgentLine(port: number): Promise<void> {
@@ -91,14 +75,14 @@ describe('drainwatch CLI against hostile config files', () => {
     const [httpPort, agentPort] = [await freePort(), await freePort()];
     const file = join(fixture.dir, 'running.yaml');
     writeFileSync(file, goodConfig(httpPort, agentPort, 'info'));
-    const cli = startCli(file);
+    const cli = startCliProcess(['--config', file]);
     const base = `http://127.0.0.1:${httpPort}`;
     await waitFor(async () => (await fetch(`${base}/healthz`)).ok, 20_000, 100, 'drainwatch listening');
 
     writeFileSync(file, aliasConfig(httpPort));
     cli.child.kill('SIGHUP');
     await waitFor(() => /YAML aliases/.test(cli.logs()), 10_000, 50, 'the rejected reload in the log');
-    expect(cli.exited()).toBeUndefined();
+    expect(cli.exitCode()).toBeUndefined();
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
 
     // At info, a bad agent request leaves no line; after a reload to debug it does.
@@ -110,6 +94,6 @@ describe('drainwatch CLI against hostile config files', () => {
     await waitFor(() => /config reloaded/.test(cli.logs()), 10_000, 50, 'the good reload in the log');
     await badAgentLine(agentPort);
     await waitFor(() => cli.logs().includes('not a node name'), 5000, 50, 'a debug line after the reload');
-    expect(cli.exited()).toBeUndefined();
+    expect(cli.exitCode()).toBeUndefined();
   });
 });

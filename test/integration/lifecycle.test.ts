@@ -5,11 +5,10 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
-import { describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SHUTDOWN_GRACE_MS } from '../../src/cli/signals.js';
-import { childrenNamed, freePort, useCliFixture } from '../helpers/cli-process.js';
+import { childrenNamed, freePort, startCliProcess, useCliFixture } from '../helpers/cli-process.js';
 import { waitFor } from '../helpers/service.js';
-import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 // One process (no tsx wrapper in between) so signals reach drainwatch itself.
@@ -29,24 +28,6 @@ function configFor(names: string[], httpPort: number, extra: Record<string, unkn
   });
 }
 
-type Running = { child: ChildProcessWithoutNullStreams; logs: () => string; exited: Promise<number | null> };
-
-/** Starts `drainwatch --config file` in its own process group (so cleanup can kill every descendant). */
-function startCli(file: string): Running {
-  const child = spawn(process.execPath, [...NODE_ARGS, 'src/cli/main.ts', '--config', file], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
-  onTestFinished(() => {
-    try {
-      process.kill(-(child.pid as number), 'SIGKILL');
-    } catch {
-      /* already gone */
-    }
-  });
-  let logs = '';
-  child.stderr.on('data', (chunk: Buffer) => (logs += chunk.toString()));
-  child.stdout.resume();
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, logs: () => logs, exited };
-}
 
 async function states(base: string): Promise<string> {
   const body = (await (await fetch(`${base}/api/v1/nodes`)).json()) as { nodes: Array<{ name: string; state: string }> };
@@ -73,7 +54,7 @@ describe('drainwatch process lifecycle', () => {
     const port = await freePort();
     const file = join(fixture.dir, 'drainwatch.yaml');
     writeFileSync(file, configFor(['px01', 'px02'], port));
-    const { child, logs, exited } = startCli(file);
+    const { child, logs, exited } = startCliProcess(['--config', file]);
     const base = `http://127.0.0.1:${port}`;
 
     await waitFor(() => logs().includes('drainwatch started'), 30_000, 50, 'start-up log');
@@ -103,7 +84,7 @@ describe('drainwatch process lifecycle', () => {
     const upstreamFile = join(fixture.dir, 'hanging-upstream.conf');
     const nginx = { upstreams: [{ name: 'pexip', file: upstreamFile, test_command: ['true'], reload_command: ['sleep', '60'], settle: '10ms' }] };
     writeFileSync(file, configFor(['px01'], port, { nginx }));
-    const { child, logs, exited } = startCli(file);
+    const { child, logs, exited } = startCliProcess(['--config', file]);
     const pid = child.pid as number;
 
     // The first rendering is written, tested with `true`, then `sleep 60` runs as the reload.
