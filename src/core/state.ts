@@ -3,6 +3,7 @@
 import { applyProbe, deriveVerdict, initialTracker } from './verdict.js';
 import { Snapshot, type GuardStatus, type NodeVerdict, type SnapshotSource } from './snapshot.js';
 import { silentLogger, type Logger } from './logger.js';
+import { VISIBLE_FIELDS, blankVerdict, probeView, sameVisible, type VisibleFields } from './verdict-publish.js';
 import type {
   HealthTracker,
   ManagementObservation,
@@ -36,18 +37,6 @@ export type StateCoreOptions = {
 };
 
 export type Transition = { name: string; from: NodeState; to: NodeState; reason: string; at: number };
-
-/**
- * The verdict fields that make a change visible: when all of them equal the previous verdict's,
- * no new version is published. Left out on purpose: `since`, `version` (bookkeeping derived from
- * this comparison), `probe` and `observedAt` (freshness: refreshed without a new version).
- */
-const VISIBLE_FIELDS = [
-  'address', 'port', 'statusUrl', 'source', 'state', 'weight', 'load', 'maintenance', 'degraded',
-  'reason', 'override', 'calls', 'drainedSince', 'heldByGuard',
-] as const satisfies readonly (keyof NodeVerdict)[];
-
-type VisibleFields = Pick<NodeVerdict, (typeof VISIBLE_FIELDS)[number]>;
 
 type NodeRecord = {
   spec: NodeSpec;
@@ -165,7 +154,7 @@ export class StateCore implements SnapshotSource {
           candidate: null,
           drainedSince: null,
           observedAt: null,
-          verdict: this.blankVerdict(spec, now),
+          verdict: blankVerdict(spec, now),
         });
         if (this.version > 0) this.logger.info({ node: spec.name, address: spec.address }, 'node added to inventory');
       }
@@ -367,17 +356,8 @@ export class StateCore implements SnapshotSource {
     const observedAt = Math.max(last?.at ?? 0, record.management?.at ?? 0) || null;
     record.observedAt = observedAt;
     const { spec } = record;
-    if (
-      previous.version !== 0 &&
-      previous.address === spec.address && previous.port === spec.port && previous.statusUrl === spec.statusUrl &&
-      previous.source === spec.source && previous.state === core.state && previous.weight === core.weight &&
-      previous.load === core.load && previous.maintenance === core.maintenance && previous.degraded === core.degraded &&
-      previous.reason === core.reason && previous.override === override && previous.calls === calls &&
-      previous.drainedSince === record.drainedSince && previous.heldByGuard === held
-    ) {
-      // Nothing visible changed (the same test as VISIBLE_FIELDS below, without building an object).
-      return previous;
-    }
+    // Nothing visible changed: keep the published object (no allocation on the common path).
+    if (sameVisible(previous, spec, core, override, calls, record.drainedSince, held)) return previous;
     const visible: VisibleFields = {
       address: spec.address,
       port: spec.port,
@@ -414,14 +394,6 @@ export class StateCore implements SnapshotSource {
       }
     }
     this.stale.clear();
-  }
-
-  private blankVerdict(spec: NodeSpec, now: number): NodeVerdict {
-    return Object.freeze({
-      name: spec.name, address: spec.address, port: spec.port, statusUrl: spec.statusUrl, source: spec.source,
-      state: 'unknown', weight: 100, load: null, maintenance: false, degraded: false, reason: 'no probe result yet',
-      override: null, calls: null, drainedSince: null, heldByGuard: false, probe: null, since: now, observedAt: null, version: 0,
-    });
   }
 
   /** Drops expired overrides before deriving, so listeners never see an expired one in `listOverrides()`. */
@@ -465,9 +437,4 @@ export class StateCore implements SnapshotSource {
       this.logger.error({ err: error }, 'snapshot listener failed');
     }
   }
-}
-
-/** The frozen probe summary a verdict carries (null before the first result). */
-function probeView(last: ProbeObservation | null): NodeVerdict['probe'] {
-  return last && Object.freeze({ reason: last.reason, status: last.status, latencyMs: last.latencyMs, at: last.at });
 }
