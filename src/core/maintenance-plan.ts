@@ -438,6 +438,16 @@ export class MaintenanceEntries {
     for (const name of [...this.flags.keys()]) if (!flags.has(name)) this.flags.delete(name);
   }
 
+  /** One node's flag changed (null: it says nothing now, e.g. the node is down), without walking the others. */
+  observeOne(name: string, maintenance: boolean | null, at: number): void {
+    if (maintenance === null) {
+      this.flags.delete(name);
+      return;
+    }
+    if (this.flags.get(name) === false && maintenance) this.seen.push({ name, at });
+    this.flags.set(name, maintenance);
+  }
+
   /** Entries within `windowMs` before `now` (older ones are forgotten). */
   entries(now: number, windowMs: number): { name: string; at: number }[] {
     while (this.seen.length > 0 && (this.seen[0] as { at: number }).at <= now - windowMs) this.seen.shift();

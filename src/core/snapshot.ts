@@ -80,6 +80,6 @@ export class Snapshot {
 /** What front-ends depend on: the current snapshot and change notifications. */
 export type SnapshotSource = {
   snapshot(): Snapshot;
-  /** Calls `listener` after each new version; returns an unsubscribe function. */
-  onChange(listener: (snapshot: Snapshot) => void): () => void;
+  /** Calls `listener` after each new version (with the verdicts that changed, when the source knows them); returns an unsubscribe function. */
+  onChange(listener: (snapshot: Snapshot, changed?: readonly NodeVerdict[]) => void): () => void;
 };

@@ -8,7 +8,7 @@ import type { Registry } from 'prom-client';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../core/logger.js';
 import type { Plan, PlanCandidate, PlanEvent, PlanNodeObservation, PlanObservations } from '../core/maintenance-plan.js';
-import type { Snapshot, SnapshotSource } from '../core/snapshot.js';
+import type { NodeVerdict, Snapshot, SnapshotSource } from '../core/snapshot.js';
 import type { ProbeObservation } from '../core/verdict.js';
 import type { ExitResult, MaintenanceController, PlanRequest, StartResult } from '../operator/api/maintenance.js';
 import type { SweepResult } from '../sources/management/poller.js';
@@ -56,7 +56,7 @@ export class MaintenanceRunner implements MaintenanceController {
   private plan: Plan | null = null;
   private readonly store: PlanStore;
   private sweep: Map<string, SweepNode> | null = null;
-  /** The newest probe result per node, straight from the scheduler (a verdict keeps its probe field while its state holds). */
+  /** The newest probe result per plan node while a plan is followed, straight from the scheduler (ahead of the snapshot until the core flushes). */
   private readonly probes = new Map<string, { maintenance: boolean; at: number }>();
   private readonly managementEntries = new MaintenanceEntries();
   private readonly probeEntries = new MaintenanceEntries();
@@ -113,7 +113,7 @@ export class MaintenanceRunner implements MaintenanceController {
       this.log(resumed.events);
       if (isActive(loaded)) this.logger.info({ audit: 'maintenance.resume', plan: loaded.id, file: this.store.path }, `resumed maintenance plan ${loaded.id} from ${this.store.path}`);
     }
-    this.unsubscribe = this.options.source.onChange((snapshot) => this.observeSnapshot(snapshot));
+    this.unsubscribe = this.options.source.onChange((snapshot, changed) => this.observeSnapshot(snapshot, changed));
     this.observeSnapshot(this.options.source.snapshot());
   }
 
@@ -154,19 +154,45 @@ export class MaintenanceRunner implements MaintenanceController {
     this.kick();
   }
 
-  /** Every probe result: whether the node's status endpoint answered 503 ("maintenance"), and when. */
+  /**
+   * Every probe result: whether the node's status endpoint answered 503 ("maintenance"), and when.
+   * Called per probe: nothing happens unless a plan is being followed, and then only for its nodes.
+   */
   observeProbe(name: string, observation: ProbeObservation): void {
-    const before = this.probes.get(name);
+    const plan = this.plan;
+    if (!plan || !this.following(plan)) return;
+    let node: Plan['nodes'][number] | null = null;
+    for (const n of plan.nodes) {
+      if (n.name === name) {
+        node = n;
+        break;
+      }
+    }
+    if (!node) return;
     const maintenance = observation.outcome === 'maintenance';
-    this.probes.set(name, { maintenance, at: observation.at });
+    const seen = this.probes.get(name);
+    const changed = seen?.maintenance !== maintenance;
+    // The runner's own record (not in any snapshot): updated in place.
+    if (seen) {
+      seen.maintenance = maintenance;
+      seen.at = observation.at;
+    } else {
+      this.probes.set(name, { maintenance, at: observation.at });
+    }
     // Only a change matters to an entering node; the heartbeat covers the rest.
-    if (before?.maintenance !== maintenance && this.plan?.nodes.some((n) => n.name === name && n.state === 'entering')) this.kick();
+    if (changed && node.state === 'entering') this.kick();
   }
 
-  private observeSnapshot(snapshot: Snapshot): void {
-    // A down or unknown node's flag says nothing (a rebooting node is not leaving maintenance).
-    const flags = new Map(snapshot.nodes.filter((v) => v.state !== 'down' && v.state !== 'unknown').map((v) => [v.name, v.maintenance]));
-    this.probeEntries.observe(flags, snapshot.at);
+  private observeSnapshot(snapshot: Snapshot, changed?: readonly NodeVerdict[]): void {
+    // Entries are watched fleet-wide with or without a plan (the spacing check at start needs them),
+    // but only through the verdicts that changed; `changed` is absent when the inventory was re-published.
+    if (changed) {
+      // A down or unknown node's flag says nothing (a rebooting node is not leaving maintenance).
+      for (const v of changed) this.probeEntries.observeOne(v.name, v.state === 'down' || v.state === 'unknown' ? null : v.maintenance, snapshot.at);
+    } else {
+      const flags = new Map(snapshot.nodes.filter((v) => v.state !== 'down' && v.state !== 'unknown').map((v) => [v.name, v.maintenance]));
+      this.probeEntries.observe(flags, snapshot.at);
+    }
     this.kick();
   }
 
@@ -191,7 +217,7 @@ export class MaintenanceRunner implements MaintenanceController {
       nodes.set(v.name, {
         state: v.state,
         management: s ? { maintenance: s.maintenance, at: s.at } : null,
-        probe: this.probes.get(v.name) ?? (v.probe ? { maintenance: v.probe.reason === 'maintenance', at: v.probe.at } : null),
+        probe: this.probe(v),
         calls: v.calls,
         drainedSince: v.drainedSince,
         capacity: s?.capacity ?? null,
@@ -200,6 +226,14 @@ export class MaintenanceRunner implements MaintenanceController {
     const obs: PlanObservations = { now, nodes, entries: this.entries(now), minReadyCapacity: this.options.config().policy.min_ready_capacity };
     if (this.options.confirmTimeoutMs !== undefined) obs.confirmTimeoutMs = this.options.confirmTimeoutMs;
     return obs;
+  }
+
+  /** The newer of the runner's own record (plan nodes, while a plan is followed) and the snapshot's. */
+  private probe(v: NodeVerdict): { maintenance: boolean; at: number } | null {
+    const own = this.probes.get(v.name);
+    const seen = v.probe ? { maintenance: v.probe.reason === 'maintenance', at: v.probe.at } : null;
+    if (own && (!seen || own.at >= seen.at)) return { maintenance: own.maintenance, at: own.at };
+    return seen;
   }
 
   async start(request: PlanRequest): Promise<StartResult> {
@@ -234,6 +268,8 @@ export class MaintenanceRunner implements MaintenanceController {
       now,
     });
     this.plan = plan;
+    // Probe records are kept for a followed plan's nodes only: start this plan's afresh.
+    this.probes.clear();
     this.metrics?.plans.inc({ result: 'started' });
     this.logger.info(
       { audit: 'maintenance.start', plan: plan.id, nodes: request.nodes, reason: plan.reason, spacing_ms: spacingMs, by: request.by },
@@ -292,7 +328,7 @@ export class MaintenanceRunner implements MaintenanceController {
 
   /** Asks for a step; steps never overlap, and requests made meanwhile fold into one more. */
   private kick(): void {
-    if (this.ended || !this.plan) return;
+    if (this.ended || !this.plan || !this.following(this.plan)) return;
     this.pending = true;
     this.loop ??= this.run().finally(() => {
       this.loop = null;

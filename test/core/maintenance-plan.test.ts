@@ -201,4 +201,15 @@ describe('maintenance plan', () => {
     expect(entries.entries(T0 + 1000 + SPACING, SPACING)).toEqual([]);
     expect(maintenanceReason({ id: 'p7', reason: 'swap' })).toBe('swap (drainwatch plan p7)');
   });
+
+  it('remembers an entry from one changed node the way a whole-fleet observation does, and forgets a node that says nothing', () => {
+    const entries = new MaintenanceEntries();
+    entries.observe(new Map([['px01', false], ['px02', false]]), T0);
+    entries.observeOne('px01', true, T0 + 500);
+    expect(entries.entries(T0 + 500, SPACING)).toEqual([{ name: 'px01', at: T0 + 500 }]);
+    // px02 goes down (its flag says nothing), then comes back in maintenance: not an entry seen by us.
+    entries.observeOne('px02', null, T0 + 600);
+    entries.observeOne('px02', true, T0 + 700);
+    expect(entries.entries(T0 + 700, SPACING)).toEqual([{ name: 'px01', at: T0 + 500 }]);
+  });
 });

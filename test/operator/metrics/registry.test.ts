@@ -1,6 +1,7 @@
 // GET /metrics: valid Prometheus text, every family the operator issue names, live per-node state series.
 
 import { createRequire } from 'node:module';
+import { Counter, Histogram, Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { Metrics } from '../../../src/operator/metrics/registry.js';
 import { waitFor } from '../../helpers/service.js';
@@ -114,5 +115,44 @@ describe('GET /metrics', () => {
     for (let i = 0; i < 20; i += 1) await scrape(svc.url);
     // At most one scheduled probe can fall into this window; 20 scrapes would show 20.
     expect(sim.probeRequests('px01') - before).toBeLessThanOrEqual(1);
+  });
+});
+
+describe('per-probe metrics', () => {
+  it('are counted locally per probe and scrape as the same text prom-client would write for the same observations', async () => {
+    const metrics = new Metrics({ processMetrics: false });
+    const plain = new Registry();
+    const duration = new Histogram({ name: 'drainwatch_probe_duration_seconds', help: 'h', labelNames: ['outcome'], buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [plain] });
+    const results = new Counter({ name: 'drainwatch_probe_results_total', help: 'h', labelNames: ['reason'], registers: [plain] });
+    const failures = new Counter({ name: 'drainwatch_probe_failures_total', help: 'h', labelNames: ['reason'], registers: [plain] });
+    const lateness = new Histogram({ name: 'drainwatch_probe_schedule_lateness_seconds', help: 'h', buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1], registers: [plain] });
+    const samples = (text: string, name: string) => text.split('\n').filter((line) => line.startsWith(name)).sort();
+    const compare = async () => {
+      const [ours, theirs] = [await metrics.registry.metrics(), await plain.metrics()];
+      for (const name of ['drainwatch_probe_duration_seconds', 'drainwatch_probe_results_total', 'drainwatch_probe_failures_total', 'drainwatch_probe_schedule_lateness_seconds']) {
+        // Sums are added per scrape here, per probe there: compare them to the nanosecond.
+        const round = (lines: string[]) => lines.map((line) => line.replace(/ (\S+)$/, (_, v: string) => ` ${Number(v).toFixed(9)}`));
+        expect(round(samples(ours, name)), name).toEqual(round(samples(theirs, name)));
+      }
+    };
+    await compare();
+    const probes = [
+      { outcome: 'available', reason: 'ok', latencyMs: 0.4 },
+      { outcome: 'available', reason: 'ok', latencyMs: 1 },
+      { outcome: 'maintenance', reason: 'maintenance', latencyMs: 3.2 },
+      { outcome: 'failure', reason: 'timeout', latencyMs: 800 },
+      { outcome: 'failure', reason: 'refused', latencyMs: 9000 },
+    ] as const;
+    for (const [round, late] of [[0, 0.0004], [1, 2]] as const) {
+      for (const probe of probes.slice(round)) {
+        metrics.observeProbe({ ...probe, status: null, detail: '', at: 0 });
+        duration.observe({ outcome: probe.outcome }, probe.latencyMs / 1000);
+        results.inc({ reason: probe.reason });
+        if (probe.outcome === 'failure') failures.inc({ reason: probe.reason });
+        metrics.probeLateness.observe(late);
+        lateness.observe(late);
+      }
+      await compare();
+    }
   });
 });
