@@ -120,6 +120,8 @@ export class NginxWriter {
   private lastTest: CommandOutcome | null = null;
   private lastReload: CommandOutcome | null = null;
   private verifyTimer: NodeJS.Timeout | null = null;
+  /** The read of the file on disk in flight (idle() waits for it, so tests on fake timers see its result). */
+  private verifying: Promise<void> | null = null;
   /** Counts applies: a disk read is only judged when no apply began or ran around it. */
   private generation = 0;
   /** The include file as last read (for the sync model). */
@@ -175,9 +177,9 @@ export class NginxWriter {
       const { settle, min_reload_interval: minInterval } = this.options.upstream;
       const readMs = this.options.readIntervalMs ?? 2000;
       sync.register({ id: nginxTargetId(this.name), kind: 'nginx', target: this.file, backend: this.name, budgetMs: settle + minInterval + readMs + 1000 });
-      this.verifyTimer = setInterval(() => void this.verify(), readMs);
+      this.verifyTimer = setInterval(() => this.startVerify(), readMs);
       this.verifyTimer.unref?.();
-      void this.verify();
+      this.startVerify();
     }
   }
 
@@ -212,12 +214,16 @@ export class NginxWriter {
     if (this.verifyTimer) clearInterval(this.verifyTimer);
     this.verifyTimer = null;
     await this.running;
+    await this.verifying;
     this.options.sync?.unregister(nginxTargetId(this.name));
   }
 
-  /** Resolves once no write/test/reload is running (a scheduled one that is not yet due does not count). */
+  /** Resolves once no write/test/reload or read of the file is running (a scheduled one that is not yet due does not count). */
   async idle(): Promise<void> {
-    while (this.running) await this.running;
+    while (this.running || this.verifying) {
+      await this.running;
+      await this.verifying;
+    }
   }
 
   /** Stops now: kills a running test/reload command (its whole process group), then settles. Idempotent. */
@@ -374,6 +380,14 @@ export class NginxWriter {
   }
 
   /** Reads the file on disk, rewrites it when someone changed it since drainwatch wrote it, and reports. */
+  /** One read of the file on disk at a time; a slow disk skips a tick instead of piling reads up. */
+  private startVerify(): void {
+    if (this.verifying) return;
+    this.verifying = this.verify().finally(() => {
+      this.verifying = null;
+    });
+  }
+
   private async verify(): Promise<void> {
     if (this.closed || !this.options.sync) return;
     // A read that overlaps a write/test/restore may see a file that is about to change again.
