@@ -2,7 +2,8 @@
 
 import { randomBytes } from 'node:crypto';
 import { Counter, Gauge } from 'prom-client';
-import { MaintenanceEntries, cancelPlan, checkPlanNodes, createPlan, isActive, recordWrite, resumePlan, stepPlan } from '../core/maintenance-plan.js';
+import { MaintenanceEntries } from '../core/maintenance-entries.js';
+import { cancelPlan, checkPlanNodes, createPlan, isActive, recordWrite, resumePlan, stepPlan } from '../core/maintenance-plan.js';
 import { PlanStore } from '../persist/plan-store.js';
 import type { Registry } from 'prom-client';
 import type { Config } from '../config/schema.js';

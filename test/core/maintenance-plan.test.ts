@@ -1,8 +1,8 @@
 // Maintenance plan rules: order, spacing, guards, confirmation, drained, failures, cancel and resume — pure, with an injected clock.
 
 import { describe, expect, it } from 'vitest';
+import { MaintenanceEntries } from '../../src/core/maintenance-entries.js';
 import {
-  MaintenanceEntries,
   cancelPlan,
   checkPlanNodes,
   createPlan,
