@@ -5,6 +5,7 @@ import { Counter, Gauge } from 'prom-client';
 import { MaintenanceEntries } from '../core/maintenance-entries.js';
 import { cancelPlan, checkPlanNodes, createPlan, isActive, recordWrite, resumePlan, stepPlan } from '../core/maintenance-plan.js';
 import { PlanStore } from '../persist/plan-store.js';
+import { sameValue } from './reload-plan.js';
 import type { Registry } from 'prom-client';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../core/logger.js';
@@ -359,7 +360,7 @@ export class MaintenanceRunner implements MaintenanceController {
     const { plan, actions, events, wakeAt } = stepPlan(before, this.observations(now));
     this.plan = plan;
     this.log(events);
-    if (JSON.stringify(plan) !== JSON.stringify(before)) await this.store.save(plan);
+    if (!sameValue(plan, before)) await this.store.save(plan); // stepPlan returns a copy: save only a real change
     this.schedule(wakeAt, now);
     for (const action of actions) {
       const writer = this.writer();
