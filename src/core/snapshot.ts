@@ -79,7 +79,15 @@ export class Snapshot {
 
 /** What front-ends depend on: the current snapshot and change notifications. */
 export type SnapshotSource = {
+  /** The current snapshot, observation times included (what an operator reads: API, dashboard, metrics). */
   snapshot(): Snapshot;
+  /**
+   * The newest published version without refreshing observation times: every visible field
+   * (state, weight, reason, override, ...) is current, `observedAt` and `probe` may be behind.
+   * Costs nothing, where `snapshot()` may copy each verdict probed since the last read: the load
+   * balancer front-ends, which use only the visible fields, read this.
+   */
+  published(): Snapshot;
   /** Calls `listener` after each new version (with the verdicts that changed, when the source knows them); returns an unsubscribe function. */
   onChange(listener: (snapshot: Snapshot, changed?: readonly NodeVerdict[]) => void): () => void;
 };

@@ -47,6 +47,13 @@ type NodeRecord = {
   drainedSince: number | null;
   /** Newest observation time, ahead of `verdict.observedAt` until a snapshot is read (no copy per probe). */
   observedAt: number | null;
+  /**
+   * The core's own copy of the last answered probe, rewritten in place by each one that follows
+   * (holding the prober's object for a whole interval would age it into the old generation).
+   */
+  ownLast: { -readonly [K in keyof ProbeObservation]: ProbeObservation[K] } | null;
+  /** The last derive used the management load as it is (no weight ramp moving with time). */
+  steadyWeight: boolean;
 };
 
 /**
@@ -102,6 +109,11 @@ export class StateCore implements SnapshotSource {
     return this.current;
   }
 
+  /** The newest published version, observation times possibly behind (see SnapshotSource). */
+  published(): Snapshot {
+    return this.current;
+  }
+
   /**
    * Calls `listener` after each new version with the verdicts that changed in it (`changed` is
    * absent when the whole inventory was re-published), so listeners can work in O(changes).
@@ -154,6 +166,8 @@ export class StateCore implements SnapshotSource {
           candidate: null,
           drainedSince: null,
           observedAt: null,
+          ownLast: null,
+          steadyWeight: false,
           verdict: blankVerdict(spec, now),
         });
         if (this.version > 0) this.logger.info({ node: spec.name, address: spec.address }, 'node added to inventory');
@@ -176,8 +190,16 @@ export class StateCore implements SnapshotSource {
       // What applyProbe would return, without a new object per probe: trackers never leave the core.
       tracker.successes += 1;
       tracker.failures = 0;
-      tracker.last = probe;
+      tracker.last = this.keepLast(record, probe);
+      if (this.unchangedBy(record)) {
+        // Nothing visible can move: only the observation time, which readers of snapshot() get.
+        record.observedAt = Math.max(probe.at, record.management?.at ?? 0);
+        this.stale.add(record);
+        this.refreshed = true;
+        return;
+      }
     } else {
+      record.ownLast = null;
       record.tracker = applyProbe(tracker, probe, this.options);
     }
     this.markDirty(name);
@@ -303,6 +325,8 @@ export class StateCore implements SnapshotSource {
 
   private derive(record: NodeRecord, now: number): VerdictCore {
     const { rise, fall, maxAgeMs, policy, weightLoad } = this.options;
+    const load = weightLoad ? weightLoad(record.spec.name, record.management, now) : undefined;
+    record.steadyWeight = load === undefined || load === (record.management?.load ?? null);
     return deriveVerdict({
       tracker: record.tracker,
       management: record.management,
@@ -311,8 +335,35 @@ export class StateCore implements SnapshotSource {
       maxAgeMs,
       rules: { rise, fall },
       policy,
-      ...(weightLoad ? { weightLoad: weightLoad(record.spec.name, record.management, now) } : {}),
+      ...(load === undefined ? {} : { weightLoad: load }),
     });
+  }
+
+  /**
+   * True when deriving this ready node again after one more answered probe could change nothing
+   * visible: its published verdict is its ready candidate, no override or pending re-derive
+   * touches it and its weight is not ramping. (Staleness only ever clears with a fresh answer.)
+   */
+  private unchangedBy(record: NodeRecord): boolean {
+    const candidate = record.candidate;
+    return (
+      candidate !== null && candidate.state === 'ready' && record.verdict.state === 'ready' && !record.verdict.heldByGuard &&
+      record.verdict.reason === candidate.reason && record.steadyWeight && record.verdict.override === null &&
+      !this.overrides.has(record.spec.name) && !this.dirty.has(record.spec.name)
+    );
+  }
+
+  /** The tracker's last probe: the record's own object, refilled from `probe` (see NodeRecord.ownLast). */
+  private keepLast(record: NodeRecord, probe: ProbeObservation): ProbeObservation {
+    const own = record.ownLast;
+    if (!own || record.tracker.last !== own) return (record.ownLast = { ...probe });
+    own.outcome = probe.outcome;
+    own.reason = probe.reason;
+    own.detail = probe.detail;
+    own.status = probe.status;
+    own.latencyMs = probe.latencyMs;
+    own.at = probe.at;
+    return own;
   }
 
   private updateGuard(now: number): void {

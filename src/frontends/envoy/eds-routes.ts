@@ -80,7 +80,7 @@ export function createEnvoyEds(context: FrontendContext): Frontend {
     }
     const request = parsed.request;
     const cluster = config.envoy.cluster_name;
-    const snapshot = source.snapshot();
+    const snapshot = source.published();
     let responseBody = new Uint8Array(0);
     const answer = answerDiscoveryRequest(request, cluster, () => assignmentFor(snapshot, cluster), (resources) => {
       const ready = prepared(snapshot, cluster, resources);

@@ -38,7 +38,7 @@ export function createEnvoyHealth(context: FrontendContext): Frontend {
   const prepared = new WeakMap<NodeVerdict, { status: number; body: string; headers: Record<string, string> }>();
 
   const answer = (name: string, how: string) => {
-    const snapshot = source.snapshot();
+    const snapshot = source.published();
     const verdict = lookup(snapshot, name);
     if (!verdict) {
       count(404);

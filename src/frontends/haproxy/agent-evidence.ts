@@ -74,7 +74,7 @@ export class AgentEvidence {
   /** Turns the evidence into statuses now. */
   evaluate(): void {
     const { sync, source, clock } = this.options;
-    const snapshot = source.snapshot();
+    const snapshot = source.published();
     const now = clock();
     const expected = this.options.expectedIntervalMs();
     const limit = 3 * expected;

@@ -218,7 +218,7 @@ export class HaproxyAgentServer {
         answer(NO_CHANGE_REPLY, 'bad_request');
         return;
       }
-      const verdict = this.options.source.snapshot().get(name);
+      const verdict = this.options.source.published().get(name);
       const reply = this.replyFor(verdict);
       answer(reply, replyResult(verdict));
       if (verdict) this.options.onAnswer?.(name, peer, reply);

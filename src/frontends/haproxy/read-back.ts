@@ -131,7 +131,7 @@ export class BackendReader {
       sync.fail(this.id, parsed.missingBackend ? 'diverged' : 'unreachable', parsed.reason);
       return { ok: false, reason: parsed.reason };
     }
-    return this.compare(this.options.source.snapshot(), parsed.servers);
+    return this.compare(this.options.source.published(), parsed.servers);
   }
 
   private compare(snapshot: Snapshot, servers: readonly ServerState[]): ReadOutcome {

@@ -139,7 +139,7 @@ export class RuntimePusher {
 
   private async push(full: boolean): Promise<void> {
     this.lastAttempt = this.clock();
-    const snapshot = this.options.source.snapshot();
+    const snapshot = this.options.source.published();
     const planned = this.plan(snapshot, full || this.failing);
     const commands = ['show info', ...planned.flatMap((entry) => entry.commands)];
     let outputs: string[];

@@ -147,7 +147,7 @@ export class NginxWriter {
     this.run = options.run ?? runCommand;
     this.clock = options.clock ?? Date.now;
     this.logger = options.logger.child({ upstream: options.upstream.name });
-    this.current = this.render(options.source.snapshot(), null);
+    this.current = this.render(options.source.published(), null);
   }
 
   get name(): string {
@@ -171,7 +171,7 @@ export class NginxWriter {
     }
     if (this.closed) return;
     this.unsubscribe = this.options.source.onChange((snapshot) => this.onChange(snapshot));
-    this.onChange(this.options.source.snapshot());
+    this.onChange(this.options.source.published());
     const { sync } = this.options;
     if (sync) {
       const { settle, min_reload_interval: minInterval } = this.options.upstream;
@@ -201,7 +201,7 @@ export class NginxWriter {
       clearTimeout(this.timer);
       this.timer = null;
     }
-    this.onChange(this.options.source.snapshot());
+    this.onChange(this.options.source.published());
   }
 
   /** Stops listening and waits for a write/test/reload in progress. Idempotent. */
@@ -423,7 +423,7 @@ export class NginxWriter {
       lastTest: this.lastTest, lastReload: this.lastReload, reloadOwed: this.reloadOwed,
       retryAt: this.retryAt > now ? this.retryAt : null, now,
     };
-    sync.report(nginxTargetId(this.name), nginxReading(state, this.options.source.snapshot()));
+    sync.report(nginxTargetId(this.name), nginxReading(state, this.options.source.published()));
   }
 
   private writeFailed(error: unknown): void {

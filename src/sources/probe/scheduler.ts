@@ -212,10 +212,12 @@ export class ProbeScheduler {
     if (node.removed) this.options.runner?.forget?.(node.spec);
     else {
       // Rescheduled even while stopped, so that start() after close() resumes every node.
-      // Next probe one jittered interval after this one started (never overlapping it).
+      // Next probe one jittered interval after this one started (never overlapping it). Whole
+      // milliseconds: a fractional due time is a new heap number on every reschedule (a young
+      // object stored into an old one: a write barrier per probe), and timers round anyway.
       const { intervalMs, jitter } = this.options;
       const delay = intervalMs * (1 + jitter * (2 * this.random() - 1));
-      node.due = Math.max(this.clock(), node.started + delay);
+      node.due = Math.max(this.clock(), Math.round(node.started + delay));
       this.push(node);
       this.arm();
     }

@@ -10,10 +10,11 @@ import { Metrics } from '../../../src/operator/metrics/registry.js';
 import type { SchedulerOptions } from '../../../src/sources/probe/scheduler.js';
 import type { FleetNode } from '../lib/nginx-fleet.js';
 import { startRawProber } from '../lib/raw-prober.js';
+import { startDispatchProber } from '../lib/dispatch-prober.js';
 import { selfUsage, serve } from '../lib/rpc.js';
 import { MsHistogram } from '../lib/stats.js';
 
-export type ProberMode = 'drainwatch' | 'undici' | 'raw';
+export type ProberMode = 'drainwatch' | 'undici' | 'raw' | 'dispatch';
 
 export type ProberStartArgs = {
   mode: ProberMode;
@@ -145,9 +146,9 @@ async function startUndici(args: ProberStartArgs): Promise<void> {
   };
 }
 
-/** The floor: raw keep-alive sockets, pre-encoded GET, status line + Content-Length (test/bench/lib/raw-prober.ts). */
+/** The floors: raw keep-alive sockets (test/bench/lib/raw-prober.ts), or undici dispatch() with a minimal handler (lib/dispatch-prober.ts), same schedule. */
 async function startRaw(args: ProberStartArgs): Promise<void> {
-  const halt = await startRawProber({
+  const halt = await (args.mode === 'dispatch' ? startDispatchProber : startRawProber)({
     nodes: args.nodes,
     intervalMs: args.intervalMs,
     timeoutMs: args.timeoutMs,
@@ -169,7 +170,7 @@ serve(
   {
     async start(args: ProberStartArgs) {
       if (args.mode === 'drainwatch') await startDrainwatch(args);
-      else if (args.mode === 'raw') await startRaw(args);
+      else if (args.mode === 'raw' || args.mode === 'dispatch') await startRaw(args);
       else await startUndici(args);
       return true;
     },

@@ -50,6 +50,9 @@ export class FakeSource implements SnapshotSource {
   snapshot(): Snapshot {
     return this.current;
   }
+  published(): Snapshot {
+    return this.current;
+  }
   onChange(listener: (snapshot: Snapshot) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);

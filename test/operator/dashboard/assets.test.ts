@@ -17,7 +17,7 @@ const ASSETS = new URL('../../../src/operator/dashboard/assets/', import.meta.ur
 /** Just enough context for the static routes: no stream is opened in these tests. */
 function dashboardApp(): { app: Hono; close: () => Promise<void> } {
   const app = new Hono();
-  const source = { snapshot: () => { throw new Error('no snapshot in this test'); }, onChange: () => () => undefined };
+  const source = { snapshot: () => { throw new Error('no snapshot in this test'); }, published: () => { throw new Error('no snapshot in this test'); }, onChange: () => () => undefined };
   const context = { app, source, logger: captureLogger(), clock: () => 0 } as unknown as FrontendContext;
   const frontend = createDashboard(context);
   return { app, close: () => frontend.close() };

@@ -55,6 +55,27 @@ describe('ProbeScheduler', () => {
     expect(gaps).toEqual([800, 1200, 1000, 900]);
   });
 
+  it('schedules in whole milliseconds, so a jittered due time is never a fraction', async () => {
+    const lateness: number[] = [];
+    const starts: number[] = [];
+    const scheduler = new ProbeScheduler({
+      // 1000 × (1 + 0.1 × (2 × 0.3337 − 1)) = 966.74 ms: rounded to 967.
+      intervalMs: 1000, jitter: 0.1, concurrency: 1, random: () => 0.3337,
+      probe: async () => {
+        starts.push(Date.now());
+        return okAt(Date.now());
+      },
+      onResult: () => undefined,
+      onStart: (_node, late) => lateness.push(late),
+    });
+    scheduler.setNodes([spec('a')]);
+    scheduler.start();
+    await vi.advanceTimersByTimeAsync(3000);
+    scheduler.destroy();
+    expect(starts.slice(1).map((at, i) => at - (starts[i] as number))).toEqual([967, 967, 967]);
+    expect(lateness.every((late) => Number.isInteger(late))).toBe(true);
+  });
+
   it('never overlaps two probes of one node, even when a probe outlasts the interval', async () => {
     let inFlight = 0;
     let maxInFlight = 0;

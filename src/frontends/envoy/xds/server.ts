@@ -176,7 +176,7 @@ export class XdsServer {
   }
 
   private current(): ResourceCatalog {
-    const snapshot = this.options.source.snapshot();
+    const snapshot = this.options.source.published();
     // By version: fresher observation times make new snapshot objects at the same version, and xDS never carries them.
     if (this.catalog?.snapshot.version !== snapshot.version) {
       const { clusterName, shape, proxyless } = this.options;

@@ -65,7 +65,7 @@ export function createXdsSync(options: XdsSyncOptions): { observer: XdsObserver;
     const subscription = stream.subscriptions.get(TYPE_URLS.endpoint);
     if (!id || !subscription) return;
     const held = subscription.acked ? versions.get(subscription.acked.version) : undefined;
-    const nodes = source.snapshot().nodes.map((verdict) => ({ name: verdict.name, want: wantFor('envoy', verdict), have: held?.get(verdict.name) ?? null }));
+    const nodes = source.published().nodes.map((verdict) => ({ name: verdict.name, want: wantFor('envoy', verdict), have: held?.get(verdict.name) ?? null }));
     if (subscription.nack) {
       sync.report(id, { nodes, error: { status: 'diverged', reason: `NACK of ${subscription.nack.version}: ${subscription.nack.message}` } });
     } else {
