@@ -1,9 +1,10 @@
 // The state core: per-node observations in, one versioned snapshot of verdicts out (DESIGN §2).
 
-import { applyProbe, deriveVerdict, initialTracker } from './verdict.js';
+import { applyProbe, deriveVerdict } from './verdict.js';
+import { answerChangesNothing, keepLastProbe, newRecord, type NodeRecord } from './node-record.js';
 import { Snapshot, type GuardStatus, type NodeVerdict, type SnapshotSource } from './snapshot.js';
 import { silentLogger, type Logger } from './logger.js';
-import { VISIBLE_FIELDS, blankVerdict, probeView, sameVisible, type VisibleFields } from './verdict-publish.js';
+import { VISIBLE_FIELDS, probeView, sameVisible, type VisibleFields } from './verdict-publish.js';
 import type {
   HealthTracker,
   ManagementObservation,
@@ -37,24 +38,6 @@ export type StateCoreOptions = {
 };
 
 export type Transition = { name: string; from: NodeState; to: NodeState; reason: string; at: number };
-
-type NodeRecord = {
-  spec: NodeSpec;
-  tracker: HealthTracker;
-  management: ManagementObservation | null;
-  candidate: VerdictCore | null;
-  verdict: NodeVerdict;
-  drainedSince: number | null;
-  /** Newest observation time, ahead of `verdict.observedAt` until a snapshot is read (no copy per probe). */
-  observedAt: number | null;
-  /**
-   * The core's own copy of the last answered probe, rewritten in place by each one that follows
-   * (holding the prober's object for a whole interval would age it into the old generation).
-   */
-  ownLast: { -readonly [K in keyof ProbeObservation]: ProbeObservation[K] } | null;
-  /** The last derive used the management load as it is (no weight ramp moving with time). */
-  steadyWeight: boolean;
-};
 
 /**
  * Holds every node's observations and publishes verdict snapshots.
@@ -159,17 +142,7 @@ export class StateCore implements SnapshotSource {
       if (existing) {
         existing.spec = spec;
       } else {
-        this.records.set(spec.name, {
-          spec,
-          tracker: initialTracker(),
-          management: null,
-          candidate: null,
-          drainedSince: null,
-          observedAt: null,
-          ownLast: null,
-          steadyWeight: false,
-          verdict: blankVerdict(spec, now),
-        });
+        this.records.set(spec.name, newRecord(spec, now));
         if (this.version > 0) this.logger.info({ node: spec.name, address: spec.address }, 'node added to inventory');
       }
     }
@@ -190,8 +163,8 @@ export class StateCore implements SnapshotSource {
       // What applyProbe would return, without a new object per probe: trackers never leave the core.
       tracker.successes += 1;
       tracker.failures = 0;
-      tracker.last = this.keepLast(record, probe);
-      if (this.unchangedBy(record)) {
+      tracker.last = keepLastProbe(record, probe);
+      if (answerChangesNothing(record) && !this.overrides.has(name) && !this.dirty.has(name)) {
         // Nothing visible can move: only the observation time, which readers of snapshot() get.
         record.observedAt = Math.max(probe.at, record.management?.at ?? 0);
         this.stale.add(record);
@@ -337,33 +310,6 @@ export class StateCore implements SnapshotSource {
       policy,
       ...(load === undefined ? {} : { weightLoad: load }),
     });
-  }
-
-  /**
-   * True when deriving this ready node again after one more answered probe could change nothing
-   * visible: its published verdict is its ready candidate, no override or pending re-derive
-   * touches it and its weight is not ramping. (Staleness only ever clears with a fresh answer.)
-   */
-  private unchangedBy(record: NodeRecord): boolean {
-    const candidate = record.candidate;
-    return (
-      candidate !== null && candidate.state === 'ready' && record.verdict.state === 'ready' && !record.verdict.heldByGuard &&
-      record.verdict.reason === candidate.reason && record.steadyWeight && record.verdict.override === null &&
-      !this.overrides.has(record.spec.name) && !this.dirty.has(record.spec.name)
-    );
-  }
-
-  /** The tracker's last probe: the record's own object, refilled from `probe` (see NodeRecord.ownLast). */
-  private keepLast(record: NodeRecord, probe: ProbeObservation): ProbeObservation {
-    const own = record.ownLast;
-    if (!own || record.tracker.last !== own) return (record.ownLast = { ...probe });
-    own.outcome = probe.outcome;
-    own.reason = probe.reason;
-    own.detail = probe.detail;
-    own.status = probe.status;
-    own.latencyMs = probe.latencyMs;
-    own.at = probe.at;
-    return own;
   }
 
   private updateGuard(now: number): void {
