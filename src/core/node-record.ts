@@ -54,7 +54,15 @@ export function answerChangesNothing(record: NodeRecord): boolean {
   );
 }
 
-/** The tracker's last probe: the record's own object, refilled from `probe` (see NodeRecord.ownLast). */
+/** Time of the newest observation of the node, probe or Management Node (null before either). */
+export function newestObservationAt(record: NodeRecord): number | null {
+  return Math.max(record.tracker.last?.at ?? 0, record.management?.at ?? 0) || null;
+}
+
+/**
+ * The tracker's last probe: the record's own object, refilled from `probe` (see NodeRecord.ownLast).
+ * A fresh copy whenever the tracker holds another object (after a probe that changed its health).
+ */
 export function keepLastProbe(record: NodeRecord, probe: ProbeObservation): ProbeObservation {
   const own = record.ownLast;
   if (!own || record.tracker.last !== own) return (record.ownLast = { ...probe });

@@ -1,7 +1,7 @@
 // The state core: per-node observations in, one versioned snapshot of verdicts out (DESIGN §2).
 
 import { applyProbe, deriveVerdict } from './verdict.js';
-import { answerChangesNothing, keepLastProbe, newRecord, type NodeRecord } from './node-record.js';
+import { answerChangesNothing, keepLastProbe, newestObservationAt, newRecord, type NodeRecord } from './node-record.js';
 import { Snapshot, type GuardStatus, type NodeVerdict, type SnapshotSource } from './snapshot.js';
 import { silentLogger, type Logger } from './logger.js';
 import { VISIBLE_FIELDS, probeView, sameVisible, type VisibleFields } from './verdict-publish.js';
@@ -166,13 +166,12 @@ export class StateCore implements SnapshotSource {
       tracker.last = keepLastProbe(record, probe);
       if (answerChangesNothing(record) && !this.overrides.has(name) && !this.dirty.has(name)) {
         // Nothing visible can move: only the observation time, which readers of snapshot() get.
-        record.observedAt = Math.max(probe.at, record.management?.at ?? 0);
+        record.observedAt = newestObservationAt(record);
         this.stale.add(record);
         this.refreshed = true;
         return;
       }
     } else {
-      record.ownLast = null;
       record.tracker = applyProbe(tracker, probe, this.options);
     }
     this.markDirty(name);
@@ -350,7 +349,7 @@ export class StateCore implements SnapshotSource {
     else record.drainedSince = null;
     const override = this.activeOverride(record.spec.name, now);
     const last = record.tracker.last;
-    const observedAt = Math.max(last?.at ?? 0, record.management?.at ?? 0) || null;
+    const observedAt = newestObservationAt(record);
     record.observedAt = observedAt;
     const { spec } = record;
     // Nothing visible changed: keep the published object (no allocation on the common path).

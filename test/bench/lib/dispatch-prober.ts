@@ -45,12 +45,13 @@ export async function startDispatchProber(options: RawProberOptions): Promise<()
     timeout: timeoutMs,
     ...(options.tls ? { secureContext: createSecureContext({ ca: options.tls.ca }), servername: options.tls.servername, maxCachedSessions: 0 } : {}),
   });
-  const handlers = options.nodes.map((node) => {
-    const client = new Client(new URL(node.statusUrl).origin, { pipelining: 1, keepAliveTimeout: 30_000, keepAliveMaxTimeout: 30_000, headersTimeout: 0, bodyTimeout: 0, connect });
+  const urls = options.nodes.map((node) => new URL(node.statusUrl));
+  const handlers = urls.map((url) => {
+    const client = new Client(url.origin, { pipelining: 1, keepAliveTimeout: 30_000, keepAliveMaxTimeout: 30_000, headersTimeout: 0, bodyTimeout: 0, connect });
     client.on('connect', () => options.onConnect());
     return new MinimalHandler(client, options.onEnd);
   });
-  const dispatchOptions: Dispatcher.DispatchOptions[] = options.nodes.map((node) => ({ path: new URL(node.statusUrl).pathname, method: 'GET', headers: ['accept', 'application/json', 'user-agent', 'bench'] }));
+  const dispatchOptions: Dispatcher.DispatchOptions[] = urls.map((url) => ({ path: url.pathname, method: 'GET', headers: ['accept', 'application/json', 'user-agent', 'bench'] }));
   // Open every connection first, 64 at a time.
   let next = 0;
   const warm = async (): Promise<void> => {
