@@ -2,8 +2,9 @@
 
 import { X509Certificate } from 'node:crypto';
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
-import { delimiter, dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { formatDuration } from './duration.js';
+import { findOnPath, isExecutableFile } from './executables.js';
 import type { PartialConfig } from './sections.js';
 
 /** Secrets read from the environment or from files named in the config, never from its text. */
@@ -190,15 +191,6 @@ function checkDirectory(key: string, path: string, errors: string[]): void {
   }
 }
 
-function isExecutableFile(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return statSync(path).isFile();
-  } catch {
-    return false;
-  }
-}
-
 /** The program of a command must exist and be executable: a path as written, a bare name on PATH. */
 function checkCommand(key: string, argv: readonly string[], env: NodeJS.ProcessEnv, errors: string[]): void {
   const program = argv[0];
@@ -209,6 +201,5 @@ function checkCommand(key: string, argv: readonly string[], env: NodeJS.ProcessE
   }
   // A test's env often carries only secrets: PATH then is the process's own.
   const path = env.PATH ?? process.env.PATH ?? '';
-  const found = path.split(delimiter).some((dir) => dir !== '' && isExecutableFile(join(dir, program)));
-  if (!found) errors.push(`${key}: "${program}" is not an executable on PATH (${path || 'PATH is empty'}); install it or write its absolute path`);
+  if (findOnPath(program, path) === null) errors.push(`${key}: "${program}" is not an executable on PATH (${path || 'PATH is empty'}); install it or write its absolute path`);
 }

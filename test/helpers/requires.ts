@@ -1,7 +1,7 @@
 // Gates suites on external programs: skip with one line naming the Debian package, or fail under CI=true.
 
-import { accessSync, constants, statSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { accessSync, constants } from 'node:fs';
+import { findOnPath } from '../../src/config/executables.js';
 
 /** Programs some suites run for real; each maps to the Debian package that provides it. */
 export type Tool = 'haproxy' | 'nginx' | 'nginx-stream' | 'chromium' | 'promtool' | 'systemd-analyze';
@@ -10,15 +10,6 @@ type ToolInfo = { package: string; find: () => string | null };
 
 /** Debian's NGINX loads the stream module from here (package libnginx-mod-stream). */
 export const NGINX_STREAM_MODULE = '/usr/lib/nginx/modules/ngx_stream_module.so';
-
-function executable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return statSync(path).isFile();
-  } catch {
-    return false;
-  }
-}
 
 function readable(path: string): boolean {
   try {
@@ -29,15 +20,8 @@ function readable(path: string): boolean {
   }
 }
 
-/** The first executable `name` on PATH (read at call time, so a test can change PATH), or null. */
-export function findOnPath(name: string, path = process.env.PATH ?? ''): string | null {
-  for (const dir of path.split(delimiter)) {
-    if (dir === '') continue;
-    const candidate = join(dir, name);
-    if (executable(candidate)) return candidate;
-  }
-  return null;
-}
+// findOnPath reads PATH at call time, so a test can change it.
+export { findOnPath };
 
 const TOOLS: Record<Tool, ToolInfo> = {
   haproxy: { package: 'haproxy', find: () => findOnPath('haproxy') },
