@@ -88,7 +88,7 @@ export function registerCallsHistory(options: CallsRouteOptions): { close(): voi
   const unsubscribe = source.onChange((snapshot) => history.record(snapshot, clock()));
   app.get('/api/v1/dashboard/calls', (c) => {
     const now = clock();
-    history.record(source.snapshot(), now);
+    history.record(source.published(), now); // calls and states only: no fresh observation times needed
     return c.json({ window_ms: history.windowMs, now, nodes: history.lines(now) }, 200, { 'cache-control': 'no-store' });
   });
   return { close: unsubscribe };
