@@ -220,6 +220,16 @@ function follow(node: PlanNode, o: PlanNodeObservation | undefined, now: number,
   node.detail = o.calls === null ? 'in maintenance; calls unknown' : `in maintenance; ${o.calls} call(s) left`;
 }
 
+/**
+ * Whether a node counts as ready capacity: its verdict is ready and neither source has since shown it
+ * in maintenance. The runner's own probe record and the sweep can be newer than the verdict (a 503
+ * seen in this turn is published with the next snapshot), and a node just entered must not be
+ * counted as capacity while the next one is weighed.
+ */
+function takesCalls(o: PlanNodeObservation): boolean {
+  return o.state === 'ready' && o.probe?.maintenance !== true && o.management?.maintenance !== true;
+}
+
 /** Ready capacity after taking `candidate` out, against `min`; null when the guard holds, else the message. */
 function capacityProblem(candidate: string, obs: PlanObservations): string | null {
   const nodes = [...obs.nodes].filter(([, o]) => o.state !== 'unknown');
@@ -230,7 +240,7 @@ function capacityProblem(candidate: string, obs: PlanObservations): string | nul
   for (const [name, o] of nodes) {
     const capacity = useKnown ? (o.capacity as number) : 1;
     total += capacity;
-    if (o.state === 'ready' && name !== candidate) ready += capacity;
+    if (name !== candidate && takesCalls(o)) ready += capacity;
   }
   const fraction = ready / total;
   if (fraction >= obs.minReadyCapacity) return null;

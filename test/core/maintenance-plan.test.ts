@@ -99,6 +99,18 @@ describe('maintenance plan', () => {
     expect(back.plan.waitingReason).toBeNull();
   });
 
+  it('does not count a node as ready capacity once a source shows it in maintenance, before its verdict follows', () => {
+    let plan = stepPlan(twoNodePlan(), observe(T0, { px01: {}, px02: {} })).plan;
+    plan = recordWrite(plan, 'px01', { ok: true, at: T0 }).plan;
+    // px01 answered 503 and the sweep shows it in maintenance; the snapshot still says ready.
+    const fleet = { px01: { ...inMaintenance(T0, 2), state: 'ready' as const }, px02: {} };
+    plan = stepPlan(plan, observe(T0, fleet, { minReadyCapacity: 0.5 })).plan;
+    const step = stepPlan(plan, observe(T0 + SPACING, fleet, { minReadyCapacity: 0.5 }));
+    expect(step.actions).toEqual([]);
+    expect(step.plan.state).toBe('waiting');
+    expect(step.plan.waitingReason).toMatch(/^entering px02 would leave 0% of the fleet's capacity on ready nodes/);
+  });
+
   it('waits while another node entered maintenance outside the plan within the spacing', () => {
     const obs = observe(T0 + 5000, fleetOf4, { entries: [{ name: 'px04', at: T0 + 4000 }] });
     const step = stepPlan(twoNodePlan(), obs);
